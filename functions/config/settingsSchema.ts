@@ -1,0 +1,74 @@
+/**
+ * Every app setting the code reads, in one table. The loaders in settings.ts parse from it, the README's settings
+ * table mirrors it, and the infrastructure test checks that the Bicep app settings name exactly these, so the
+ * deployed app and the code cannot drift apart.
+ */
+
+export type SettingGroup = "engine" | "auth" | "functions";
+
+export interface SettingDefinition {
+  name: string;
+  group: SettingGroup;
+  description: string;
+  /** Shown in errors and the README; undefined means required (or optional when `optional` is set). */
+  defaultValue?: string;
+  optional?: boolean;
+  /** Environment names that configure the same thing through an identity-based connection (`NAME__suffix`). */
+  identitySuffixes?: readonly string[];
+  /** Deployed from Key Vault or similar: the infrastructure must set it, never with a literal value. */
+  secret?: boolean;
+}
+
+export const CONFLICT_BEHAVIORS = ["replace", "rename", "fail"] as const;
+export const AFTER_TRANSFER_MODES = ["keep", "delete", "archive"] as const;
+
+export const SETTINGS: readonly SettingDefinition[] = [
+  {
+    name: "SOURCE_STORAGE",
+    group: "engine",
+    description: "Storage connection string, or SOURCE_STORAGE__blobServiceUri / __queueServiceUri / __tableServiceUri (+ __credential, __clientId) for a managed identity",
+    defaultValue: "UseDevelopmentStorage=true",
+    identitySuffixes: ["blobServiceUri", "queueServiceUri", "tableServiceUri", "credential", "clientId"],
+  },
+  { name: "SOURCE_CONTAINER", group: "engine", description: "Blob container read", defaultValue: "outbox" },
+  { name: "SOURCE_PREFIX", group: "engine", description: "Only blobs under this prefix; it is cut from the name to give the relative path", defaultValue: "" },
+  { name: "DEST_FOLDER", group: "engine", description: "OneDrive folder the relative paths land under (empty = drive root)", defaultValue: "" },
+  { name: "CHUNK_SIZE_MB", group: "engine", description: "Fragment size in MiB, 1..60, rounded down to a multiple of 320 KiB", defaultValue: "10" },
+  { name: "CONFLICT_BEHAVIOR", group: "engine", description: "When the OneDrive file exists: replace, rename or fail", defaultValue: "replace" },
+  { name: "AFTER_TRANSFER", group: "engine", description: "What happens to the blob after a verified upload: keep, delete or archive", defaultValue: "keep" },
+  { name: "ARCHIVE_CONTAINER", group: "engine", description: "Container that AFTER_TRANSFER=archive moves blobs to", defaultValue: "archive" },
+  { name: "TRANSFER_CONCURRENCY", group: "engine", description: "Files transferred at once per process, 1..64", defaultValue: "4" },
+  { name: "GRAPH_ENDPOINT", group: "engine", description: "Microsoft Graph host (national clouds, the local emulator); /v1.0 is appended", defaultValue: "https://graph.microsoft.com" },
+  { name: "LEDGER_TABLE", group: "engine", description: "Table holding the transfer ledger", defaultValue: "onedrivetransfers" },
+
+  { name: "CLIENT_ID", group: "auth", description: "Application (client) id of the app registration (Web platform)" },
+  { name: "CLIENT_SECRET", group: "auth", description: "Client secret of the app registration; in Azure a Key Vault reference", secret: true },
+  { name: "TENANT", group: "auth", description: "common, consumers, organizations or a tenant id", defaultValue: "common" },
+  { name: "AUTHORITY_HOST", group: "auth", description: "Identity platform host; with it set no identity request goes anywhere else", defaultValue: "https://login.microsoftonline.com" },
+  { name: "REDIRECT_URI", group: "auth", description: "Public URL of the auth callback function", defaultValue: "https://$WEBSITE_HOSTNAME/api/auth/callback" },
+  { name: "EXPECTED_ACCOUNT", group: "auth", description: "The only account (UPN or email) that may be linked; strongly recommended", optional: true },
+  { name: "KEY_VAULT_URL", group: "auth", description: "Key Vault holding the token cache; unset = a local file (refused in Azure)", optional: true },
+  { name: "TOKEN_SECRET_NAME", group: "auth", description: "Key Vault secret name of the token cache", defaultValue: "onedrive-token-cache" },
+  { name: "TOKEN_CACHE_FILE", group: "auth", description: "Local token cache file (mode 0600, git-ignored) when no vault is set", defaultValue: ".onedrive/token-cache.json" },
+
+  { name: "TRANSFER_SCHEDULE", group: "functions", description: "NCRONTAB schedule of the sweep (six fields, UTC)", defaultValue: "0 */15 * * * *" },
+  { name: "TRANSFER_QUEUE", group: "functions", description: "Storage queue feeding the transfer worker (Event Grid, sweep, HTTP)", defaultValue: "onedrive-transfers" },
+];
+
+/** Settings the Azure Functions host and Azure SDKs read, which the infrastructure sets but the schema does not parse. */
+export const PLATFORM_SETTINGS: readonly string[] = [
+  "AzureWebJobsStorage__credential",
+  "AzureWebJobsStorage__clientId",
+  "AzureWebJobsStorage__blobServiceUri",
+  "AzureWebJobsStorage__queueServiceUri",
+  "AzureWebJobsStorage__tableServiceUri",
+  "APPLICATIONINSIGHTS_CONNECTION_STRING",
+  "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+  "AZURE_CLIENT_ID",
+];
+
+export function settingDefinition(name: string): SettingDefinition {
+  const definition = SETTINGS.find((setting) => setting.name === name);
+  if (!definition) throw new Error(`Unknown setting ${name}`);
+  return definition;
+}

@@ -1,0 +1,233 @@
+// Entry point for `azd up`: one resource group holding the function app on Flex Consumption, its storage,
+// Key Vault, Event Grid wiring and monitoring. Plain resources only: registry modules (br/public:) need a
+// `bicep restore` from the network, and this template must build offline.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for every resource (a region that offers Flex Consumption).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the user running azd; gets data access for the CLI. Empty grants nothing.')
+param principalId string = ''
+
+@allowed([ 'User', 'ServicePrincipal' ])
+param principalType string = 'User'
+
+@minLength(1)
+@description('Application (client) id of the app registration (Web platform).')
+param clientId string
+
+@secure()
+@minLength(1)
+@description('Client secret of the app registration; stored in Key Vault only.')
+param clientSecret string
+
+@minLength(3)
+@description('The only OneDrive account (UPN or email) that may be linked.')
+param expectedAccount string
+
+@description('Sign-in audience: common, consumers, organizations or a tenant id.')
+param signInTenant string = 'common'
+
+@minLength(3)
+@maxLength(63)
+param sourceContainer string = 'outbox'
+
+@description('Only blobs under this prefix are transferred; empty = the whole container.')
+param sourcePrefix string = ''
+
+@description('OneDrive folder the files land under; empty = the drive root.')
+param destFolder string = ''
+
+@minValue(1)
+@maxValue(60)
+param chunkSizeMb int = 10
+
+@allowed([ 'replace', 'rename', 'fail' ])
+param conflictBehavior string = 'replace'
+
+@allowed([ 'keep', 'delete', 'archive' ])
+param afterTransfer string = 'keep'
+
+@minLength(3)
+@maxLength(63)
+param archiveContainer string = 'archive'
+
+@minValue(1)
+@maxValue(64)
+param transferConcurrency int = 4
+
+@description('NCRONTAB (six fields) of the sweep; Flex Consumption runs it in UTC.')
+param transferSchedule string = '0 */15 * * * *'
+
+@minLength(3)
+@maxLength(57)
+@description('Transfer queue; the poison queue is this name plus -poison, so at most 57 characters.')
+param transferQueue string = 'onedrive-transfers'
+
+@minLength(3)
+@maxLength(63)
+param ledgerTable string = 'onedrivetransfers'
+
+param tokenSecretName string = 'onedrive-token-cache'
+
+@allowed([ 512, 2048, 4096 ])
+param instanceMemoryMB int = 2048
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var serviceName = 'api'
+var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+var clientSecretName = 'onedrive-client-secret'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    sourceContainerName: sourceContainer
+    archiveContainerName: archiveContainer
+    transferQueueName: transferQueue
+    ledgerTableName: ledgerTable
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    clientSecret: clientSecret
+    clientSecretName: clientSecretName
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridSystemTopics}${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    sourceContainerName: storage.outputs.sourceContainerName
+    sourcePrefix: sourcePrefix
+    transferQueueName: storage.outputs.transferQueueName
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    appName: functionAppName
+    location: location
+    tags: tags
+    serviceName: serviceName
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    keyVaultUri: keyVault.outputs.uri
+    clientSecretUri: keyVault.outputs.clientCredentialUri
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    settings: {
+      sourceContainer: storage.outputs.sourceContainerName
+      sourcePrefix: sourcePrefix
+      destFolder: destFolder
+      chunkSizeMb: chunkSizeMb
+      conflictBehavior: conflictBehavior
+      afterTransfer: afterTransfer
+      archiveContainer: storage.outputs.archiveContainerName
+      transferConcurrency: transferConcurrency
+      ledgerTable: storage.outputs.ledgerTableName
+      clientId: clientId
+      tenant: signInTenant
+      expectedAccount: expectedAccount
+      tokenSecretName: tokenSecretName
+      transferSchedule: transferSchedule
+      transferQueue: storage.outputs.transferQueueName
+    }
+  }
+}
+
+// azd reads these into .azure/<env>/.env; the CLI can use the storage and vault ones with the developer's sign-in.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
+output REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/api/auth/callback'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_URL string = keyVault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output SOURCE_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
+output SOURCE_STORAGE__queueServiceUri string = storage.outputs.queueEndpoint
+output SOURCE_STORAGE__tableServiceUri string = storage.outputs.tableEndpoint
+output SOURCE_CONTAINER string = storage.outputs.sourceContainerName
+output TRANSFER_QUEUE string = storage.outputs.transferQueueName
+output LEDGER_TABLE string = storage.outputs.ledgerTableName
+output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName

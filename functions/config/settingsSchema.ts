@@ -39,6 +39,13 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { name: "ARCHIVE_CONTAINER", group: "engine", description: "Container that AFTER_TRANSFER=archive moves blobs to", defaultValue: "archive" },
   { name: "TRANSFER_CONCURRENCY", group: "engine", description: "Files transferred at once per process, 1..64", defaultValue: "4" },
   { name: "GRAPH_ENDPOINT", group: "engine", description: "Microsoft Graph host (national clouds, the local emulator); /v1.0 is appended", defaultValue: "https://graph.microsoft.com" },
+  {
+    name: "GRAPH_ACCESS_TOKEN",
+    group: "engine",
+    description: "A fixed bearer token for the local OneDrive emulator and tests only; normally tokens come from the sign-in cache",
+    optional: true,
+    secret: true,
+  },
   { name: "LEDGER_TABLE", group: "engine", description: "Table holding the transfer ledger", defaultValue: "onedrivetransfers" },
 
   { name: "CLIENT_ID", group: "auth", description: "Application (client) id of the app registration (Web platform)" },

@@ -1,0 +1,77 @@
+import { parseArgs } from "node:util";
+import { SettingsError } from "../config/settings";
+import { createEngine } from "../transfer/engineFactory";
+import type { TransferLog } from "../transfer/blobTransfer";
+import { formatHumanSummary } from "./humanSummary";
+import { cliSettingsSource } from "./localSettings";
+import { createProgressDisplay } from "./progressDisplay";
+
+const USAGE = `Usage: npm run transfer [-- --json]
+
+Runs one sweep: every blob in SOURCE_CONTAINER (under SOURCE_PREFIX) not yet in OneDrive for its current version
+is uploaded to DEST_FOLDER, verified, and recorded in the ledger.
+
+  --json   print exactly one JSON object on stdout: {"uploaded","skipped","failed","bytes","files":[…]}
+  --help   this text
+
+Exit status: 0 no file failed, 1 some file failed, 2 configuration or sign-in error.`;
+
+export const EXIT_OK = 0;
+export const EXIT_FILE_FAILED = 1;
+export const EXIT_CONFIGURATION = 2;
+
+function isSignInError(error: unknown): boolean {
+  const name = (error as { name?: string })?.name ?? "";
+  return name === "RelinkRequiredError" || name === "SignInError" || name === "AuthConfigurationError";
+}
+
+export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let json = false;
+  try {
+    const parsed = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean" } }, allowPositionals: false });
+    if (parsed.values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    json = parsed.values.json ?? false;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT_CONFIGURATION;
+  }
+
+  // Log lines go to stderr so stdout carries only the summary (and, with --json, nothing but the JSON).
+  const log: TransferLog = {
+    info: () => undefined,
+    warn: (message) => process.stderr.write(`warning: ${message}\n`),
+    error: () => undefined,
+  };
+  const startedAt = Date.now();
+  const progress = json ? undefined : createProgressDisplay(process.stderr);
+  try {
+    const engine = createEngine(cliSettingsSource(env), { log });
+    const summary = await engine.sweep(progress);
+    progress?.stop();
+    if (json) {
+      const files = summary.files.map(({ blob, path, status, bytes, chunks, error }) => ({ blob, path, status, bytes, chunks, error: error ?? null }));
+      process.stdout.write(`${JSON.stringify({ uploaded: summary.uploaded, skipped: summary.skipped, failed: summary.failed, bytes: summary.bytes, files })}\n`);
+    } else {
+      process.stdout.write(`${formatHumanSummary(summary, Date.now() - startedAt)}\n`);
+    }
+    return summary.failed > 0 ? EXIT_FILE_FAILED : EXIT_OK;
+  } catch (error) {
+    progress?.stop();
+    if (error instanceof SettingsError || isSignInError(error)) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      return EXIT_CONFIGURATION;
+    }
+    process.stderr.write(`Transfer run failed: ${(error as Error).message}\n`);
+    return EXIT_FILE_FAILED;
+  }
+}
+
+if (require.main === module) {
+  // exitCode, not exit(): a piped summary of thousands of files must be flushed before the process ends.
+  void runTransferCommand(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,100 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { RestError } from "@azure/core-rest-pipeline";
+
+/** Blob properties return ETags quoted, listings unquoted: every comparison goes through this. */
+export function normaliseEtag(etag: string | undefined): string {
+  return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+
+export interface SourceBlob {
+  name: string;
+  /** Normalised (unquoted). */
+  etag: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** The blob was overwritten or deleted after its ETag was pinned: the transfer must start again on the new version. */
+export class BlobChangedError extends Error {
+  constructor(readonly blobName: string, readonly pinnedEtag: string, cause?: unknown) {
+    super(`Blob "${blobName}" changed while it was being transferred (ETag ${pinnedEtag} no longer current)`, { cause });
+    this.name = "BlobChangedError";
+  }
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly blobName: string, readonly container: string) {
+    super(`Blob "${blobName}" does not exist in container "${container}"`);
+    this.name = "BlobNotFoundError";
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
+}
+
+/**
+ * Read side of a transfer. Every ranged read is pinned to the ETag seen when the transfer started (If-Match), so a
+ * blob overwritten mid-transfer fails the read instead of mixing two versions in OneDrive.
+ */
+export class BlobSource {
+  constructor(readonly container: ContainerClient) {}
+
+  get containerName(): string {
+    return this.container.containerName;
+  }
+
+  async *list(prefix: string): AsyncIterable<SourceBlob> {
+    for await (const item of this.container.listBlobsFlat({ prefix: prefix || undefined })) {
+      yield {
+        name: item.name,
+        etag: normaliseEtag(item.properties.etag),
+        size: item.properties.contentLength ?? 0,
+        lastModified: item.properties.lastModified,
+      };
+    }
+  }
+
+  async getProperties(name: string): Promise<SourceBlob> {
+    try {
+      const properties = await this.container.getBlobClient(name).getProperties();
+      return {
+        name,
+        etag: normaliseEtag(properties.etag),
+        size: properties.contentLength ?? 0,
+        lastModified: properties.lastModified ?? new Date(0),
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) throw new BlobNotFoundError(name, this.containerName);
+      throw error;
+    }
+  }
+
+  /** Fills `target[0..count)` with bytes [offset, offset+count) of the blob, or throws BlobChangedError. */
+  async readRange(blob: Pick<SourceBlob, "name" | "etag">, offset: number, count: number, target: Buffer, abortSignal?: AbortSignal): Promise<Buffer> {
+    const view = target.subarray(0, count);
+    if (count === 0) return view;
+    try {
+      const response = await this.container.getBlobClient(blob.name).download(offset, count, {
+        conditions: { ifMatch: `"${blob.etag}"` },
+        abortSignal,
+      });
+      const stream = response.readableStreamBody;
+      if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
+      let filled = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (filled + chunk.length > count) throw new Error(`Blob "${blob.name}" returned more bytes than the requested range`);
+        chunk.copy(view, filled);
+        filled += chunk.length;
+      }
+      if (filled !== count) {
+        throw new Error(`Blob "${blob.name}" returned ${filled} bytes for a ${count}-byte range at offset ${offset}`);
+      }
+      return view;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 404) throw new BlobChangedError(blob.name, blob.etag, error);
+      throw error;
+    }
+  }
+}

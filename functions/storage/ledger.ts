@@ -1,0 +1,262 @@
+import { createHash, randomUUID } from "node:crypto";
+import { RestError } from "@azure/core-rest-pipeline";
+import type { TableClient, TableEntityResult } from "@azure/data-tables";
+
+export type TransferStatus = "pending" | "uploading" | "done" | "failed";
+
+/** One row per source blob: what the last transfer of which version reached, so any process can resume it. */
+export interface LedgerRecord {
+  blobName: string;
+  /** Normalised ETag of the blob version this row describes ("etag" itself is the table row's own ETag). */
+  blobEtag: string;
+  status: TransferStatus;
+  size: number;
+  destinationPath: string;
+  /** Upload session URL (carries its own credential: never log it). */
+  uploadUrl?: string;
+  uploadExpiresAt?: string;
+  /** Bytes OneDrive confirmed at the last checkpoint. */
+  confirmedBytes: number;
+  /** QuickXorHash state covering bytes [0, hashedBytes), so a resumed transfer need not re-read what it hashed. */
+  hashState?: string;
+  hashedBytes?: number;
+  fragments: number;
+  attempts: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  warning?: string;
+  driveItemId?: string;
+  quickXorHash?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  updatedAt?: string;
+  /** Set when a message for this ETag was put on the transfer queue, so sweeps do not queue it twice. */
+  queuedAt?: string;
+  queuedEtag?: string;
+  claimOwner?: string;
+  claimExpiresAt?: string;
+  afterTransferDone?: boolean;
+}
+
+export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
+
+/** Another worker took the claim (or it lapsed and was taken): stop without writing anything else. */
+export class ClaimLostError extends Error {
+  constructor(readonly blobName: string) {
+    super(`Lost the claim on blob "${blobName}" to another worker`);
+    this.name = "ClaimLostError";
+  }
+}
+
+type LedgerEntity = LedgerRecord & { partitionKey: string; rowKey: string };
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
+}
+
+/** Row keys may not hold `/ \ # ?` or control characters, and blob names can; a hash is fixed-length and safe. */
+export function ledgerRowKey(blobName: string): string {
+  return createHash("sha256").update(blobName, "utf8").digest("hex");
+}
+
+/** Table storage rejects undefined; clearing a field is writing null... which it also rejects, so use "". */
+function toEntityFields(changes: LedgerChanges): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(changes)) fields[key] = value === undefined ? "" : value;
+  return fields;
+}
+
+function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerRecord {
+  const record: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entity)) {
+    if (key === "partitionKey" || key === "rowKey" || key === "etag" || key === "timestamp" || key.startsWith("odata")) continue;
+    if (value !== "" && value !== null) record[key] = value;
+  }
+  const typed = record as unknown as LedgerRecord;
+  typed.confirmedBytes = Number(typed.confirmedBytes ?? 0);
+  typed.fragments = Number(typed.fragments ?? 0);
+  typed.attempts = Number(typed.attempts ?? 0);
+  typed.size = Number(typed.size ?? 0);
+  if (typed.hashedBytes !== undefined) typed.hashedBytes = Number(typed.hashedBytes);
+  return typed;
+}
+
+export interface ClaimOptions {
+  owner: string;
+  leaseMs: number;
+  now?: () => number;
+}
+
+/**
+ * A claimed ledger row. Every write is guarded by the row's ETag, so a holder whose claim lapsed and was taken
+ * learns it on its next write (ClaimLostError) instead of overwriting the new holder's progress.
+ */
+export class ClaimedRow {
+  /** Writes go one at a time: each needs the ETag the previous one returned. */
+  private writeChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ledger: Ledger,
+    public record: LedgerRecord,
+    private rowEtag: string,
+    private readonly options: Required<ClaimOptions>,
+  ) {}
+
+  get owner(): string {
+    return this.options.owner;
+  }
+
+  /** Writes the changes and extends the claim. */
+  update(changes: LedgerChanges): Promise<void> {
+    return this.serialise(() => this.write(changes));
+  }
+
+  private serialise(write: () => Promise<void>): Promise<void> {
+    const next = this.writeChain.then(write);
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(changes: LedgerChanges): Promise<void> {
+    const withClaim: LedgerChanges = {
+      ...changes,
+      claimOwner: this.options.owner,
+      claimExpiresAt: new Date(this.options.now() + this.options.leaseMs).toISOString(),
+      updatedAt: new Date(this.options.now()).toISOString(),
+    };
+    this.rowEtag = await this.ledger.writeGuarded(this.record.blobName, withClaim, this.rowEtag);
+    this.record = { ...this.record, ...withClaim };
+  }
+
+  renew(): Promise<void> {
+    return this.update({});
+  }
+
+  /** Final write: records the outcome and lets the claim go. */
+  release(changes: LedgerChanges): Promise<void> {
+    return this.serialise(() => this.writeRelease(changes));
+  }
+
+  private async writeRelease(changes: LedgerChanges): Promise<void> {
+    const released: LedgerChanges = { ...changes, claimOwner: undefined, claimExpiresAt: undefined, updatedAt: new Date(this.options.now()).toISOString() };
+    this.rowEtag = await this.ledger.writeGuarded(this.record.blobName, released, this.rowEtag);
+    this.record = { ...this.record, ...released };
+    for (const key of ["claimOwner", "claimExpiresAt"] as const) delete this.record[key];
+  }
+}
+
+/** The transfer ledger: one Azure Table partition per source container, one row per blob. */
+export class Ledger {
+  private tableReady?: Promise<void>;
+
+  constructor(private readonly table: TableClient, private readonly partitionKey: string) {}
+
+  ensureTable(): Promise<void> {
+    this.tableReady ??= this.table.createTable().catch((error: unknown) => {
+      this.tableReady = undefined;
+      if (statusOf(error) !== 409) throw error;
+    });
+    return this.tableReady;
+  }
+
+  async get(blobName: string): Promise<LedgerRecord | undefined> {
+    const entity = await this.getEntity(blobName);
+    return entity ? fromEntity(entity) : undefined;
+  }
+
+  /** Every row of the container in a few paged queries (1,000 rows a page), not one request per blob. */
+  async *listAll(): AsyncIterable<LedgerRecord> {
+    await this.ensureTable();
+    const filter = `PartitionKey eq '${this.partitionKey.replace(/'/g, "''")}'`;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      yield fromEntity(entity);
+    }
+  }
+
+  async readAll(): Promise<Map<string, LedgerRecord>> {
+    const records = new Map<string, LedgerRecord>();
+    for await (const record of this.listAll()) records.set(record.blobName, record);
+    return records;
+  }
+
+  /** Unguarded merge for bookkeeping that does not need a claim (queue marks). */
+  async merge(blobName: string, changes: LedgerChanges): Promise<void> {
+    await this.ensureTable();
+    const fields = toEntityFields({ ...changes, updatedAt: new Date().toISOString() });
+    try {
+      await this.table.updateEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...fields }, "Merge");
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      await this.table.upsertEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), blobName, status: "pending", confirmedBytes: 0, fragments: 0, attempts: 0, size: 0, destinationPath: "", blobEtag: "", ...fields }, "Merge");
+    }
+  }
+
+  /**
+   * Takes the row's claim for `owner` if nobody holds an unexpired one. Returns undefined when another worker holds it.
+   * `initial` seeds a row that does not exist yet.
+   */
+  async claim(blobName: string, initial: Omit<LedgerRecord, "blobName">, options: ClaimOptions): Promise<ClaimedRow | undefined> {
+    await this.ensureTable();
+    const resolved: Required<ClaimOptions> = { now: Date.now, ...options };
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const now = resolved.now();
+      const claimFields: LedgerChanges = {
+        claimOwner: resolved.owner,
+        claimExpiresAt: new Date(now + resolved.leaseMs).toISOString(),
+        updatedAt: new Date(now).toISOString(),
+      };
+      const existing = await this.getEntity(blobName);
+      if (!existing) {
+        const record: LedgerRecord = { blobName, ...initial, ...claimFields };
+        try {
+          const response = await this.table.createEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...toEntityFields(record) });
+          return new ClaimedRow(this, record, response.etag ?? "*", resolved);
+        } catch (error) {
+          if (statusOf(error) === 409) continue;
+          throw error;
+        }
+      }
+      const record = fromEntity(existing);
+      const heldByOther = record.claimOwner && record.claimOwner !== resolved.owner && Date.parse(record.claimExpiresAt ?? "") > now;
+      if (heldByOther) return undefined;
+      try {
+        const etag = await this.writeGuarded(blobName, claimFields, existing.etag);
+        return new ClaimedRow(this, { ...record, ...claimFields }, etag, resolved);
+      } catch (error) {
+        if (error instanceof ClaimLostError) continue;
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  /** Merge guarded by the row ETag; returns the new ETag. */
+  async writeGuarded(blobName: string, changes: LedgerChanges, rowEtag: string): Promise<string> {
+    try {
+      const response = await this.table.updateEntity(
+        { partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...toEntityFields(changes) },
+        "Merge",
+        { etag: rowEtag },
+      );
+      return response.etag ?? rowEtag;
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) throw new ClaimLostError(blobName);
+      throw error;
+    }
+  }
+
+  private async getEntity(blobName: string): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
+    await this.ensureTable();
+    try {
+      return await this.table.getEntity<Record<string, unknown>>(this.partitionKey, ledgerRowKey(blobName));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}
+
+export function newWorkerId(): string {
+  return `${process.pid}-${randomUUID().slice(0, 8)}`;
+}

@@ -1,0 +1,18 @@
+import { loadEngineSettings, type SettingsSource } from "../config/settings";
+import { StaticAccessTokenProvider, type AccessTokenProvider } from "../onedrive/accessToken";
+import { createAccessTokenProvider } from "../auth/accessTokenProvider";
+import { TransferEngine, type EngineDependencies } from "./transferEngine";
+
+/**
+ * Production wiring shared by the CLI and the function handlers: validated settings, tokens from the sign-in cache
+ * (or GRAPH_ACCESS_TOKEN, for the local emulator and tests only).
+ */
+export function tokenProviderFor(source: SettingsSource): AccessTokenProvider {
+  const fixedToken = source.GRAPH_ACCESS_TOKEN?.trim();
+  return fixedToken ? new StaticAccessTokenProvider(fixedToken) : createAccessTokenProvider(source);
+}
+
+export function createEngine(source: SettingsSource, overrides: Partial<EngineDependencies> = {}): TransferEngine {
+  const settings = loadEngineSettings(source);
+  return new TransferEngine(settings, { tokenProvider: overrides.tokenProvider ?? tokenProviderFor(source), ...overrides });
+}

@@ -1,0 +1,124 @@
+import type { DriveItem } from "../onedrive/graphTypes";
+import { GraphError, isTransientNetworkError } from "../onedrive/graphError";
+import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
+import { retryDelayMs } from "../onedrive/retryPolicy";
+import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
+import type { SourceBlob } from "../storage/blobSource";
+import type { FragmentReader } from "./fragmentReader";
+
+/** Consecutive failed attempts without the server confirming a byte, before the file is given up. */
+const MAX_ATTEMPTS_WITHOUT_PROGRESS = 8;
+/** How often a 404 on the session is re-checked before the session is taken as gone (it can be transient). */
+const NOT_FOUND_RECHECKS = 2;
+
+export type SessionUploadResult =
+  | { kind: "completed"; item: DriveItem; fragments: number }
+  | { kind: "outOfTime"; confirmedBytes: number; fragments: number }
+  /** The session expired, was refused (401/403) or vanished: start a new one from byte 0. */
+  | { kind: "sessionLost"; reason: string; fragments: number };
+
+/** The upload cannot succeed by retrying: the session should be cancelled and the file failed. */
+export class PermanentUploadError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "PermanentUploadError";
+  }
+}
+
+export interface SessionUploadInput {
+  uploads: UploadSessionClient;
+  uploadUrl: string;
+  blob: SourceBlob;
+  /** The server's next expected byte. */
+  startOffset: number;
+  reader: FragmentReader;
+  /** Already holds bytes [0, startOffset). */
+  hasher: OffsetQuickXorHash;
+  fragmentsSoFar: number;
+  deadline?: number;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Called after each fragment the server confirmed; checkpoints are written from here. */
+  onConfirmed(confirmedBytes: number, fragments: number, expirationDateTime?: string): void;
+  /** After the final fragment's answer was lost and the session is gone: the committed item, if it is ours. */
+  findCommittedItem(): Promise<DriveItem | undefined>;
+  warn(message: string): void;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Sends the blob's remaining bytes into an upload session. After any fault the next offset comes from the server
+ * (GET uploadUrl → nextExpectedRanges), never from what this process believes it sent: a failed PUT may have
+ * been stored whole or in part.
+ */
+export async function uploadThroughSession(input: SessionUploadInput): Promise<SessionUploadResult> {
+  const { uploads, uploadUrl, blob, reader, hasher } = input;
+  let offset = input.startOffset;
+  let fragments = input.fragmentsSoFar;
+  let failures = 0;
+
+  while (true) {
+    if (input.deadline !== undefined && input.now() >= input.deadline) {
+      return { kind: "outOfTime", confirmedBytes: offset, fragments };
+    }
+    const bytes = await reader.read(offset);
+    const fragmentEnd = offset + bytes.length;
+    reader.readAhead(fragmentEnd);
+    hasher.updateAt(offset, bytes);
+    try {
+      const result = await uploads.putFragment(uploadUrl, offset, bytes, blob.size);
+      fragments += 1;
+      if (result.kind === "completed") return { kind: "completed", item: result.item, fragments };
+      const serverOffset = nextExpectedOffset(result.nextExpectedRanges) ?? fragmentEnd;
+      if (serverOffset > offset) failures = 0;
+      offset = serverOffset;
+      input.onConfirmed(offset, fragments, result.expirationDateTime);
+      continue;
+    } catch (error) {
+      failures += 1;
+      const isFinalFragment = fragmentEnd === blob.size;
+      const recovery = await recover(input, error, failures, isFinalFragment);
+      if (recovery.kind === "completed") return { ...recovery, fragments: fragments + 1 };
+      if (recovery.kind === "sessionLost") return { ...recovery, fragments };
+      if (recovery.offset > offset) failures = 0;
+      offset = recovery.offset;
+      input.onConfirmed(offset, fragments);
+    }
+  }
+}
+
+type Recovery = { kind: "resume"; offset: number } | { kind: "completed"; item: DriveItem } | { kind: "sessionLost"; reason: string };
+
+async function recover(input: SessionUploadInput, error: unknown, failures: number, isFinalFragment: boolean): Promise<Recovery> {
+  const status = error instanceof GraphError ? error.status : undefined;
+  if (status === 401 || status === 403) {
+    return { kind: "sessionLost", reason: `the upload session refused the fragment (${describe(error)})` };
+  }
+  const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;
+  if (!transient) throw new PermanentUploadError(describe(error), error);
+  if (failures > MAX_ATTEMPTS_WITHOUT_PROGRESS) {
+    throw new PermanentUploadError(`gave up after ${failures - 1} attempts without progress: ${describe(error)}`, error);
+  }
+  input.warn(`fragment failed (${describe(error)}); asking OneDrive where to resume`);
+  const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);
+  if (delay > 0) await input.sleep(delay);
+
+  for (let check = 0; ; check += 1) {
+    const sessionStatus = await input.uploads.getStatus(input.uploadUrl);
+    if (sessionStatus !== "notFound") {
+      const offset = nextExpectedOffset(sessionStatus.nextExpectedRanges);
+      if (offset !== undefined) return { kind: "resume", offset };
+    }
+    if (isFinalFragment) {
+      // A final fragment stored but answered with an error (or not at all) commits the file and ends the session.
+      const item = await input.findCommittedItem();
+      if (item) return { kind: "completed", item };
+    }
+    if (sessionStatus !== "notFound") return { kind: "sessionLost", reason: "the upload session holds every byte but did not create the file" };
+    if (check >= NOT_FOUND_RECHECKS) return { kind: "sessionLost", reason: "the upload session is gone (expired or cancelled)" };
+    await input.sleep(retryDelayMs(error, check + 1) ?? 1000);
+  }
+}

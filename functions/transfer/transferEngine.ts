@@ -1,0 +1,54 @@
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import type { EngineSettings } from "../config/settings";
+import type { AccessTokenProvider } from "../onedrive/accessToken";
+import { GraphClient } from "../onedrive/graphClient";
+import { defaultSleep } from "../onedrive/retryPolicy";
+import { UploadSessionClient } from "../onedrive/uploadSessionClient";
+import { BlobSource } from "../storage/blobSource";
+import { Ledger, newWorkerId } from "../storage/ledger";
+import { createStorageClients, type StorageClients } from "../storage/storageClients";
+import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
+import { sweep, type SweepObserver, type SweepSummary } from "./sweep";
+
+export interface EngineDependencies {
+  tokenProvider: AccessTokenProvider;
+  /** Defaults to clients built from settings.storage. */
+  storage?: StorageClients;
+  /** Transport for Graph and upload URLs (tests, proxies). */
+  httpClient?: HttpClient;
+  log?: TransferLog;
+  workerId?: string;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const silentLog: TransferLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The one engine under every trigger and the CLI. */
+export class TransferEngine {
+  readonly services: TransferServices;
+
+  constructor(readonly settings: EngineSettings, dependencies: EngineDependencies) {
+    const storage = dependencies.storage ?? createStorageClients(settings.storage);
+    this.services = {
+      settings,
+      source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
+      archive: storage.blobService.getContainerClient(settings.archiveContainer),
+      ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
+      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient }),
+      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient }),
+      workerId: dependencies.workerId ?? newWorkerId(),
+      now: dependencies.now ?? Date.now,
+      sleep: dependencies.sleep ?? defaultSleep,
+      log: dependencies.log ?? silentLog,
+    };
+  }
+
+  transferBlob(blobName: string, options?: TransferOptions): Promise<FileOutcome> {
+    return transferBlob(this.services, blobName, options);
+  }
+
+  sweep(observer?: SweepObserver): Promise<SweepSummary> {
+    return sweep(this.services, observer);
+  }
+}

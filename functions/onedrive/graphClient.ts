@@ -1,0 +1,332 @@
+import {
+  createEmptyPipeline,
+  createHttpHeaders,
+  createPipelineRequest,
+  type HttpClient,
+  type Pipeline,
+  type PipelinePolicy,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
+import type { AccessTokenProvider } from "./accessToken";
+import { GraphError } from "./graphError";
+import type {
+  ConflictBehavior,
+  CreateFolderBody,
+  CreateUploadSessionBody,
+  DriveItem,
+  DriveItemCollection,
+  UploadSessionInfo,
+} from "./graphTypes";
+import {
+  clientRequestIdPolicy,
+  defaultHttpClient,
+  productUserAgent,
+  requestTimeoutPolicy,
+  sendThroughPipeline,
+  userAgentPolicy,
+} from "./httpPipeline";
+import { checkName, checkOneDrivePath, encodePath } from "./pathRules";
+import { parseRetryAfterMs, retryPipelinePolicies, type RetryOptions } from "./retryPolicy";
+
+/**
+ * Typed client for the Graph drive calls the transfer engine needs. Every call goes through one pipeline:
+ * User-Agent, client-request-id, retries (retryPolicy.ts), a per-attempt timeout, then the bearer token.
+ * Upload-URL traffic (fragments, status, cancel) goes through UploadSessionClient, which never sends a token.
+ */
+
+export interface GraphClientOptions {
+  /** Graph root including the version, e.g. "https://graph.microsoft.com/v1.0" or "https://localhost:1234/v1.0". */
+  baseUrl: string;
+  tokenProvider: AccessTokenProvider;
+  httpClient?: HttpClient;
+  /** Retries after the first attempt. Default 7 (8 attempts). */
+  maxRetries?: number;
+  /** Appended to the decorated User-Agent after a space. */
+  userAgentSuffix?: string;
+  /** Permit an http:// baseUrl (local test servers only: the token then travels in clear text). */
+  allowInsecureConnection?: boolean;
+  /** Backoff tuning and the injectable sleep/clock/random for tests. */
+  retry?: Omit<RetryOptions, "maxAttempts">;
+  /** Per-attempt timeout of a Graph call. Default 120 s. */
+  requestTimeoutMs?: number;
+  /** Drive addressed by every call. Default "/me/drive" (delegated sign-in). */
+  drivePath?: string;
+}
+
+export interface CreateUploadSessionItem {
+  conflictBehavior: ConflictBehavior;
+  fileSize: number;
+  lastModifiedDateTime: string;
+}
+
+/** Largest body uploadSmallFile sends; bigger files go through an upload session (what rclone and abraunegg do). */
+export const SIMPLE_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+
+interface CallOptions {
+  json?: unknown;
+  binary?: Uint8Array;
+  /** Statuses answered with undefined instead of a GraphError (e.g. 404 on a lookup). */
+  tolerate?: number[];
+}
+
+export class GraphClient {
+  private readonly baseUrl: string;
+  private readonly baseOrigin: string;
+  private readonly drivePath: string;
+  private readonly pipeline: Pipeline;
+  private readonly httpClient: HttpClient;
+  private readonly allowInsecureConnection: boolean;
+  private readonly requestTimeoutMs: number;
+  private readonly retryOptions: Omit<RetryOptions, "maxAttempts">;
+  /** Folder path → id; the promise is shared so concurrent transfers into one folder create it once. */
+  private readonly folderIds = new Map<string, Promise<ResolvedFolder>>();
+
+  constructor(options: GraphClientOptions) {
+    const base = new URL(options.baseUrl);
+    if (base.protocol !== "https:" && !(base.protocol === "http:" && options.allowInsecureConnection)) {
+      throw new Error(`Graph baseUrl must be https:// (got ${base.protocol}//); http:// needs allowInsecureConnection (local tests only)`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.baseOrigin = base.origin;
+    this.drivePath = (options.drivePath ?? "/me/drive").replace(/\/+$/, "");
+    this.allowInsecureConnection = options.allowInsecureConnection ?? false;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.retryOptions = options.retry ?? {};
+    this.httpClient = options.httpClient ?? defaultHttpClient();
+    this.pipeline = createEmptyPipeline();
+    this.pipeline.addPolicy(userAgentPolicy(productUserAgent(options.userAgentSuffix)));
+    this.pipeline.addPolicy(clientRequestIdPolicy());
+    const maxAttempts = options.maxRetries === undefined ? undefined : options.maxRetries + 1;
+    for (const policy of retryPipelinePolicies({ ...this.retryOptions, maxAttempts })) this.pipeline.addPolicy(policy);
+    this.pipeline.addPolicy(requestTimeoutPolicy());
+    this.pipeline.addPolicy(graphTokenPolicy(options.tokenProvider, this.baseOrigin, this.allowInsecureConnection));
+  }
+
+  async getRoot(): Promise<DriveItem> {
+    return this.required(await this.call<DriveItem>("GET", `${this.drivePath}/root`));
+  }
+
+  /** "a/b/c.txt" relative to the drive root; undefined when nothing is there. "" is the root. */
+  async getItemByPath(path: string): Promise<DriveItem | undefined> {
+    if (path === "") return this.getRoot();
+    return this.call<DriveItem>("GET", `${this.drivePath}/root:/${encodePath(path)}`, { tolerate: [404] });
+  }
+
+  async getItem(itemId: string): Promise<DriveItem> {
+    return this.required(await this.call<DriveItem>("GET", this.itemPath(itemId)));
+  }
+
+  /** Every child of a folder, page after page (`@odata.nextLink`). */
+  async *listChildren(folderId: string): AsyncIterable<DriveItem> {
+    let next: string | undefined = `${this.itemPath(folderId)}/children`;
+    while (next !== undefined) {
+      const page: DriveItemCollection = this.required(await this.call<DriveItemCollection>("GET", next));
+      yield* page.value ?? [];
+      next = page["@odata.nextLink"];
+    }
+  }
+
+  /**
+   * Creates `name` under `parentId` with conflictBehavior "fail"; when the name exists (409 nameAlreadyExists,
+   * e.g. another worker won the race) it returns the existing folder, and throws if that item is a file.
+   */
+  async createFolder(parentId: string, name: string): Promise<DriveItem> {
+    return this.createFolderAt(parentId, name, `${this.itemPath(parentId)}:/${encodeURIComponent(name)}`);
+  }
+
+  /**
+   * Id of the folder at `path` ("" = the root), creating each missing segment explicitly (the service does not
+   * create parents implicitly). Ids are cached per client; concurrent callers share one in-flight lookup.
+   */
+  async ensureFolderPath(path: string): Promise<string> {
+    const trimmed = path.replace(/^\/+|\/+$/g, "");
+    if (trimmed !== "") {
+      const violation = checkOneDrivePath(trimmed);
+      if (violation) throw new Error(`Cannot create OneDrive folder '${trimmed}': ${violation}`);
+    }
+    const segments = trimmed === "" ? [] : trimmed.split("/");
+    return (await this.resolveFolder(segments, segments.length)).id;
+  }
+
+  /**
+   * Parent-id form with every field explicit: the service's real default for a missing conflictBehavior is
+   * replace (not the documented fail), and fileSize lets it refuse an over-quota file (507) before any bytes.
+   */
+  async createUploadSession(parentId: string, name: string, item: CreateUploadSessionItem): Promise<UploadSessionInfo> {
+    assertName(name);
+    if (!Number.isSafeInteger(item.fileSize) || item.fileSize <= 0) {
+      throw new RangeError(`createUploadSession needs fileSize > 0 (got ${item.fileSize}); upload sessions cannot carry empty files, use uploadSmallFile`);
+    }
+    const body: CreateUploadSessionBody = {
+      item: {
+        "@microsoft.graph.conflictBehavior": item.conflictBehavior,
+        name,
+        fileSize: item.fileSize,
+        fileSystemInfo: { lastModifiedDateTime: item.lastModifiedDateTime },
+      },
+    };
+    const session = this.required(
+      await this.call<UploadSessionInfo>("POST", `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/createUploadSession`, { json: body }),
+    );
+    if (typeof session.uploadUrl !== "string" || session.uploadUrl === "") {
+      throw new Error(`Graph createUploadSession for '${name}' answered without an uploadUrl`);
+    }
+    return session;
+  }
+
+  /** One-request upload (PUT …/content), for empty and small files; the only way to create a 0-byte file. */
+  async uploadSmallFile(parentId: string, name: string, content: Uint8Array, options: { conflictBehavior: ConflictBehavior }): Promise<DriveItem> {
+    assertName(name);
+    if (content.length > SIMPLE_UPLOAD_MAX_BYTES) {
+      throw new RangeError(`uploadSmallFile takes at most ${SIMPLE_UPLOAD_MAX_BYTES} bytes (got ${content.length}); use an upload session`);
+    }
+    const query = `@microsoft.graph.conflictBehavior=${encodeURIComponent(options.conflictBehavior)}`;
+    return this.required(
+      await this.call<DriveItem>("PUT", `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/content?${query}`, { binary: content }),
+    );
+  }
+
+  async setLastModified(itemId: string, lastModifiedDateTime: string): Promise<DriveItem> {
+    return this.required(await this.call<DriveItem>("PATCH", this.itemPath(itemId), { json: { fileSystemInfo: { lastModifiedDateTime } } }));
+  }
+
+  /** Deletes (to the recycle bin); an item already gone counts as deleted, so a retried DELETE is harmless. */
+  async deleteItem(itemId: string): Promise<void> {
+    await this.call<unknown>("DELETE", this.itemPath(itemId), { tolerate: [404] });
+  }
+
+  private itemPath(itemId: string): string {
+    if (itemId === "") throw new Error("empty OneDrive item id");
+    return `${this.drivePath}/items/${encodeURIComponent(itemId)}`;
+  }
+
+  private async createFolderAt(parentId: string, name: string, existingLookupPath: string): Promise<DriveItem> {
+    assertName(name);
+    const body: CreateFolderBody = { name, folder: {}, "@microsoft.graph.conflictBehavior": "fail" };
+    try {
+      return this.required(await this.call<DriveItem>("POST", `${this.itemPath(parentId)}/children`, { json: body }));
+    } catch (error) {
+      if (!(error instanceof GraphError && error.status === 409 && error.hasCode("nameAlreadyExists"))) throw error;
+      const existing = await this.call<DriveItem>("GET", existingLookupPath, { tolerate: [404] });
+      if (!existing) throw error;
+      if (!existing.folder) throw new Error(`Cannot create OneDrive folder '${name}': a file with that name is in the way`);
+      return existing;
+    }
+  }
+
+  private resolveFolder(segments: string[], depth: number): Promise<ResolvedFolder> {
+    const path = segments.slice(0, depth).join("/");
+    const cached = this.folderIds.get(path);
+    if (cached) return cached;
+    const resolving = (async (): Promise<ResolvedFolder> => {
+      if (depth === 0) return { id: (await this.getRoot()).id, createdNow: false };
+      const parent = await this.resolveFolder(segments, depth - 1);
+      // Under a folder this client just created nothing can exist yet, so skip the lookup.
+      if (!parent.createdNow) {
+        const existing = await this.getItemByPath(path);
+        if (existing) {
+          if (!existing.folder) throw new Error(`Cannot create OneDrive folder '${path}': a file with that name is in the way`);
+          return { id: existing.id, createdNow: false };
+        }
+      }
+      const created = await this.createFolderAt(parent.id, segments[depth - 1], `${this.drivePath}/root:/${encodePath(path)}`);
+      return { id: created.id, createdNow: true };
+    })();
+    this.folderIds.set(path, resolving);
+    resolving.catch(() => {
+      if (this.folderIds.get(path) === resolving) this.folderIds.delete(path);
+    });
+    return resolving;
+  }
+
+  private required<T>(value: T | undefined): T {
+    if (value === undefined) throw new Error("Graph answered a success status with an empty body");
+    return value;
+  }
+
+  private async call<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", pathOrUrl: string, options: CallOptions = {}): Promise<T | undefined> {
+    const url = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
+    const headers = createHttpHeaders({ Accept: "application/json" });
+    let body: Uint8Array | undefined;
+    if (options.json !== undefined) {
+      headers.set("Content-Type", "application/json");
+      body = Buffer.from(JSON.stringify(options.json), "utf8");
+    } else if (options.binary !== undefined) {
+      headers.set("Content-Type", "application/octet-stream");
+      body = options.binary;
+    }
+    const request = createPipelineRequest({
+      url,
+      method,
+      headers,
+      // A buffer (never a stream) so every retry sends the same bytes again.
+      body,
+      timeout: this.requestTimeoutMs,
+      allowInsecureConnection: this.allowInsecureConnection,
+    });
+    const response = await sendThroughPipeline(this.pipeline, this.httpClient, request, "Graph", url);
+    if (response.status >= 200 && response.status < 300) return parseJson<T>(response, method, url);
+    if (options.tolerate?.includes(response.status)) return undefined;
+    throw new GraphError({
+      service: "Graph",
+      method,
+      url,
+      status: response.status,
+      headers: response.headers,
+      bodyText: response.bodyAsText ?? undefined,
+      clientRequestId: request.headers.get("client-request-id"),
+      retryAfterMs: parseRetryAfterMs(response.headers, (this.retryOptions.now ?? Date.now)()),
+    });
+  }
+}
+
+interface ResolvedFolder {
+  id: string;
+  createdNow: boolean;
+}
+
+function assertName(name: string): void {
+  const violation = checkName(name);
+  if (violation) throw new Error(`Invalid OneDrive name: ${violation}`);
+}
+
+function parseJson<T>(response: PipelineResponse, method: string, url: string): T | undefined {
+  const text = response.bodyAsText;
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new GraphError({
+      service: "Graph",
+      method,
+      url,
+      status: response.status,
+      headers: response.headers,
+      bodyText: JSON.stringify({ error: { code: "invalidResponseBody", message: "success status with a body that is not JSON" } }),
+    });
+  }
+}
+
+/**
+ * Bearer token from the AccessTokenProvider on every attempt. Written here because the stock bearer policy refuses
+ * http:// even for local test servers. The token only ever goes to the Graph origin over TLS (or explicit local
+ * http), so an absolute URL such as a nextLink pointing elsewhere cannot pull it out.
+ */
+function graphTokenPolicy(tokenProvider: AccessTokenProvider, graphOrigin: string, allowInsecureConnection: boolean): PipelinePolicy {
+  return {
+    name: "onedriveGraphToken",
+    async sendRequest(request, next) {
+      const target = new URL(request.url);
+      if (target.origin !== graphOrigin) {
+        throw new Error(`Refusing to send the Graph access token to ${target.origin}; only ${graphOrigin} receives it`);
+      }
+      if (target.protocol !== "https:" && !allowInsecureConnection) {
+        throw new Error("Refusing to send the Graph access token over http://");
+      }
+      request.headers.set("Authorization", `Bearer ${await tokenProvider.getAccessToken()}`);
+      return next(request);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Microsoft Graph drive protocol shapes, as the service sends and accepts them. Only the fields this product reads
+ * or writes are typed; the service sends more. No logic lives here.
+ * https://learn.microsoft.com/graph/api/resources/driveitem
+ */
+
+export type ConflictBehavior = "replace" | "rename" | "fail";
+
+export interface Hashes {
+  quickXorHash?: string;
+  sha1Hash?: string;
+  sha256Hash?: string;
+}
+
+export interface FileFacet {
+  mimeType?: string;
+  hashes?: Hashes;
+}
+
+export interface FolderFacet {
+  childCount?: number;
+}
+
+export interface FileSystemInfo {
+  createdDateTime?: string;
+  lastModifiedDateTime?: string;
+}
+
+export interface ItemReference {
+  driveId?: string;
+  driveType?: string;
+  id?: string;
+  /** e.g. "/drive/root:/a/b"; absent on the root item. */
+  path?: string;
+}
+
+export interface DriveItem {
+  id: string;
+  name: string;
+  size?: number;
+  eTag?: string;
+  cTag?: string;
+  createdDateTime?: string;
+  lastModifiedDateTime?: string;
+  webUrl?: string;
+  parentReference?: ItemReference;
+  file?: FileFacet;
+  folder?: FolderFacet;
+  /** Present (an empty object) only on the drive's root folder. */
+  root?: Record<string, unknown>;
+  fileSystemInfo?: FileSystemInfo;
+}
+
+/** A page of a collection; `@odata.nextLink` is an absolute URL to the next page. */
+export interface DriveItemCollection {
+  value: DriveItem[];
+  "@odata.nextLink"?: string;
+}
+
+/** Body of POST .../createUploadSession (driveItemUploadableProperties under `item`). */
+export interface CreateUploadSessionBody {
+  item: {
+    "@microsoft.graph.conflictBehavior": ConflictBehavior;
+    name: string;
+    fileSize: number;
+    fileSystemInfo: { lastModifiedDateTime: string };
+  };
+}
+
+/** Body of POST .../children creating a folder. */
+export interface CreateFolderBody {
+  name: string;
+  folder: Record<string, never>;
+  "@microsoft.graph.conflictBehavior": ConflictBehavior;
+}
+
+/**
+ * The createUploadSession reply, a 202 to a fragment and the status GET. `nextExpectedRanges` holds inclusive
+ * zero-based "start-end" or open "start-" strings; the create reply may leave it out.
+ */
+export interface UploadSessionInfo {
+  uploadUrl: string;
+  expirationDateTime?: string;
+  nextExpectedRanges?: string[];
+}
+
+/** Status body without the URL: a 202 to a fragment, or GET on the uploadUrl. */
+export interface UploadSessionStatusBody {
+  expirationDateTime?: string;
+  nextExpectedRanges?: string[];
+  /** Spelling used by some non-drive Graph upload services (Outlook attachments). */
+  NextExpectedRanges?: string[];
+}
+
+/** Nested error detail; Graph spells the key both `innererror` and `innerError`. */
+export interface GraphInnerError {
+  code?: string;
+  message?: string;
+  "request-id"?: string;
+  "client-request-id"?: string;
+  date?: string;
+  innererror?: GraphInnerError;
+  innerError?: GraphInnerError;
+}
+
+/** The error envelope: `{"error":{"code","message","innererror":{...}}}`. */
+export interface GraphErrorBody {
+  error: {
+    code: string;
+    message?: string;
+    innererror?: GraphInnerError;
+    innerError?: GraphInnerError;
+  };
+}

@@ -1,0 +1,145 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import {
+  createDefaultHttpClient,
+  RestError,
+  type HttpClient,
+  type Pipeline,
+  type PipelinePolicy,
+  type PipelineRequest,
+  type PipelineResponse,
+} from "@azure/core-rest-pipeline";
+import { GraphNetworkError, scrubSecrets, type GraphService } from "./graphError";
+
+/**
+ * Policies and plumbing shared by the Graph pipeline and the upload-URL pipeline.
+ */
+
+export const PRODUCT_NAME = "onedrive-connector";
+
+/** Package version, read once; "0.0.0" when package.json is not next to the compiled code. */
+export const PRODUCT_VERSION = readPackageVersion();
+
+/**
+ * SharePoint prioritises decorated traffic: "NONISV|Company|App/Version"
+ * (https://learn.microsoft.com/sharepoint/dev/general-development/how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online).
+ */
+export function productUserAgent(suffix?: string): string {
+  const base = `NONISV|${PRODUCT_NAME}|${PRODUCT_NAME}/${PRODUCT_VERSION}`;
+  return suffix ? `${base} ${suffix}` : base;
+}
+
+export function userAgentPolicy(userAgent: string): PipelinePolicy {
+  return {
+    name: "onedriveUserAgent",
+    sendRequest(request, next) {
+      request.headers.set("User-Agent", userAgent);
+      return next(request);
+    },
+  };
+}
+
+/** One client-request-id per logical request, kept across its retries so Microsoft support can follow it. */
+export function clientRequestIdPolicy(): PipelinePolicy {
+  return {
+    name: "onedriveClientRequestId",
+    sendRequest(request, next) {
+      if (!request.headers.has("client-request-id")) request.headers.set("client-request-id", randomUUID());
+      return next(request);
+    },
+  };
+}
+
+/**
+ * Per-attempt timeout that fails as a retryable network error (code ETIMEDOUT). The stock transport turns its
+ * own timeout into an AbortError, indistinguishable from a caller's cancel, which no retry policy may retry.
+ * The attempt's `timeout` is taken over here and restored for the next attempt.
+ */
+export function requestTimeoutPolicy(): PipelinePolicy {
+  return {
+    name: "onedriveRequestTimeout",
+    async sendRequest(request, next) {
+      const timeoutMs = request.timeout;
+      if (!(timeoutMs > 0)) return next(request);
+      const callerSignal = request.abortSignal;
+      const controller = new AbortController();
+      const onCallerAbort = (): void => controller.abort();
+      if (callerSignal?.aborted) controller.abort();
+      else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+      request.abortSignal = controller.signal;
+      request.timeout = 0;
+      try {
+        return await next(request);
+      } catch (error) {
+        if (timedOut) throw new RestError(`no complete response within ${timeoutMs} ms`, { code: "ETIMEDOUT", request });
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        callerSignal?.removeEventListener("abort", onCallerAbort);
+        request.abortSignal = callerSignal;
+        request.timeout = timeoutMs;
+      }
+    },
+  };
+}
+
+/** Upload URLs carry their own credential; a bearer header there may get 401, and must never leak to that host. */
+export function noAuthorizationPolicy(): PipelinePolicy {
+  return {
+    name: "onedriveNoAuthorization",
+    sendRequest(request, next) {
+      request.headers.delete("Authorization");
+      return next(request);
+    },
+  };
+}
+
+export function defaultHttpClient(): HttpClient {
+  return createDefaultHttpClient();
+}
+
+/**
+ * Sends through the pipeline and replaces transport errors with GraphNetworkError: the transport's RestError holds
+ * the request (its Authorization header, the full upload URL), which must not travel into logs.
+ */
+export async function sendThroughPipeline(
+  pipeline: Pipeline,
+  httpClient: HttpClient,
+  request: PipelineRequest,
+  service: GraphService,
+  urlForErrors: string,
+): Promise<PipelineResponse> {
+  try {
+    return await pipeline.sendRequest(httpClient, request);
+  } catch (error) {
+    if (error instanceof Error && error.name === "AbortError") throw error;
+    const code = errorCode(error) ?? RestError.REQUEST_SEND_ERROR;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new GraphNetworkError({ service, method: request.method, url: urlForErrors, code, detail: scrubSecrets(detail) });
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (error === null || typeof error !== "object") return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && code !== "" ? code : undefined;
+}
+
+function readPackageVersion(): string {
+  // Compiled to dist/functions/onedrive/, so the package root is three levels up; ts-node style runs are two.
+  for (const relative of [["..", "..", ".."], ["..", ".."]]) {
+    try {
+      const packageJson = JSON.parse(readFileSync(join(__dirname, ...relative, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (packageJson.name === PRODUCT_NAME && typeof packageJson.version === "string") return packageJson.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return "0.0.0";
+}

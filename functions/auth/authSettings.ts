@@ -1,0 +1,128 @@
+import { SettingsReader, SettingsSource } from "../config/settings";
+
+/** Tenant segments the identity platform accepts besides a tenant id (GUID) or a verified domain name. */
+const TENANT_ALIASES = ["common", "consumers", "organizations"] as const;
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TENANT_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+export type TokenStoreSettings =
+  | { kind: "keyVault"; vaultUrl: string; secretName: string }
+  | { kind: "file"; filePath: string };
+
+export interface AuthSettings {
+  clientId: string;
+  clientSecret: string;
+  tenant: string;
+  /** Scheme and host (and port) only, no trailing slash. */
+  authorityHost: string;
+  /** `${authorityHost}/${tenant}`. */
+  authority: string;
+  redirectUri: string;
+  /** Lower-cased; undefined means "first link wins, later links must be the same account". */
+  expectedAccount?: string;
+  tokenStore: TokenStoreSettings;
+  /** Graph host the delegated scope is requested for, no trailing slash. */
+  graphEndpoint: string;
+}
+
+/** Azure App Service / Functions set these on every instance; a developer machine does not. */
+export function isRunningInAzure(reader: SettingsReader): boolean {
+  return reader.raw("WEBSITE_INSTANCE_ID") !== undefined || reader.raw("WEBSITE_SITE_NAME") !== undefined;
+}
+
+function redirectUri(reader: SettingsReader): string {
+  if (reader.raw("REDIRECT_URI") !== undefined) {
+    // http is allowed only for the loopback host, which the identity platform itself permits for redirect URIs.
+    const value = reader.url("REDIRECT_URI", { allowHttp: true });
+    const parsed = safeUrl(value);
+    if (parsed?.protocol === "http:" && parsed.hostname !== "localhost" && parsed.hostname !== "127.0.0.1") {
+      reader.problem("REDIRECT_URI", `is "${value}", an http URL for a host other than localhost`, "use the https:// URL of the callback function");
+    }
+    return value;
+  }
+  const hostname = reader.raw("WEBSITE_HOSTNAME");
+  if (!hostname) {
+    reader.problem(
+      "REDIRECT_URI",
+      "is not set and WEBSITE_HOSTNAME is not available to derive it",
+      "set REDIRECT_URI to the public URL of the callback, e.g. https://<app>.azurewebsites.net/api/auth/callback",
+    );
+    return "https://invalid.invalid/api/auth/callback";
+  }
+  return `https://${hostname}/api/auth/callback`;
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function tenant(reader: SettingsReader): string {
+  const value = reader.string("TENANT");
+  const lower = value.toLowerCase();
+  if ((TENANT_ALIASES as readonly string[]).includes(lower)) return lower;
+  if (TENANT_ID.test(value) || TENANT_DOMAIN.test(value)) return value;
+  reader.problem("TENANT", `is "${value}"`, `use ${TENANT_ALIASES.join(", ")}, a tenant id (GUID) or the tenant's domain name`);
+  return "common";
+}
+
+function authorityHost(reader: SettingsReader): string {
+  const value = reader.url("AUTHORITY_HOST");
+  const parsed = safeUrl(value);
+  if (parsed && (parsed.pathname !== "/" || parsed.search !== "")) {
+    reader.problem("AUTHORITY_HOST", `is "${value}", which has a path`, "give only the scheme and host, e.g. https://login.microsoftonline.com");
+  }
+  return parsed ? parsed.origin : value;
+}
+
+function tokenStore(reader: SettingsReader): TokenStoreSettings {
+  const secretName = reader.string("TOKEN_SECRET_NAME");
+  if (!SECRET_NAME.test(secretName)) {
+    reader.problem("TOKEN_SECRET_NAME", `is "${secretName}", not a valid Key Vault secret name`, "use 1-127 letters, digits and hyphens");
+  }
+  if (reader.raw("KEY_VAULT_URL") !== undefined) {
+    return { kind: "keyVault", vaultUrl: reader.url("KEY_VAULT_URL"), secretName };
+  }
+  if (isRunningInAzure(reader)) {
+    reader.problem(
+      "KEY_VAULT_URL",
+      "is not set, and a local token cache file is refused in Azure (it would be lost and is readable by anyone with the file share)",
+      "set KEY_VAULT_URL to the vault that holds the token cache, e.g. https://<vault>.vault.azure.net",
+    );
+  }
+  return { kind: "file", filePath: reader.string("TOKEN_CACHE_FILE") };
+}
+
+export function readAuthSettings(reader: SettingsReader): AuthSettings {
+  const clientId = reader.required("CLIENT_ID", "copy the Application (client) ID of the app registration");
+  const clientSecret = reader.required("CLIENT_SECRET", "create a client secret under Certificates & secrets of the app registration");
+  const tenantSegment = tenant(reader);
+  const host = authorityHost(reader);
+  const expected = reader.raw("EXPECTED_ACCOUNT");
+  if (expected !== undefined && !expected.includes("@")) {
+    reader.problem("EXPECTED_ACCOUNT", `is "${expected}", not a user principal name or email`, "use the sign-in name of the OneDrive account, e.g. owner@outlook.com");
+  }
+  return {
+    clientId,
+    clientSecret,
+    tenant: tenantSegment,
+    authorityHost: host,
+    authority: `${host}/${tenantSegment}`,
+    redirectUri: redirectUri(reader),
+    expectedAccount: expected?.toLowerCase(),
+    tokenStore: tokenStore(reader),
+    graphEndpoint: reader.url("GRAPH_ENDPOINT"),
+  };
+}
+
+/** Validates the sign-in settings once; throws a SettingsError naming every invalid one. */
+export function loadAuthSettings(env: SettingsSource = process.env): AuthSettings {
+  const reader = new SettingsReader(env);
+  const settings = readAuthSettings(reader);
+  reader.finish();
+  return settings;
+}

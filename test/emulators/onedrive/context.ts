@@ -1,0 +1,52 @@
+import type { DriveStore } from "./driveStore";
+import { type Exchange } from "./exchange";
+import type { ArmedFault, FaultPlan } from "./faults";
+import type { SessionRegistry } from "./uploadSessions";
+
+/** Everything a route handler needs, shared by the Graph and upload origins. */
+export interface EmulatorContext {
+  store: DriveStore;
+  sessions: SessionRegistry;
+  faults: FaultPlan;
+  accessToken: string;
+  business: boolean;
+  simpleUploadLimitBytes: number;
+  storeContent: boolean;
+  now: () => number;
+  graphEndpoint: string;
+}
+
+/** The throttle body the doc quotes (section 5). */
+export const THROTTLE_BODY = {
+  error: {
+    code: "activityLimitReached",
+    message: "The request has been throttled",
+    innerError: { code: "throttledRequest", innerError: { code: "quota" } },
+  },
+};
+
+export const SESSION_NOT_FOUND_MESSAGE = "The upload session was not found";
+
+/**
+ * Applies the faults that act before the request is handled. Returns true when the fault answered the request
+ * (throttle, transient 404), so the handler must not act.
+ */
+export async function answerPreActionFault(exchange: Exchange, fault: ArmedFault | undefined): Promise<boolean> {
+  if (fault === undefined) return false;
+  if (fault.kind === "slowResponse") {
+    exchange.extraDelayMs = fault.delayMs ?? 0;
+    return false;
+  }
+  if (fault.kind === "throttle") {
+    const headers: Record<string, string> = {};
+    if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+    await exchange.sendJson(fault.status ?? 429, THROTTLE_BODY, headers);
+    return true;
+  }
+  if (fault.kind === "transient404") {
+    const message = exchange.origin === "upload" ? SESSION_NOT_FOUND_MESSAGE : "The resource could not be found.";
+    await exchange.sendJson(404, exchange.errorBody("itemNotFound", message));
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,150 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { RecordedRequest } from "./types";
+
+/** Thrown by handlers to answer with a service-style error body. */
+export class ServiceError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly innerCode?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class BodyTooLargeError extends Error {}
+
+/**
+ * One request/response pair: request ids, the recorded entry, uniform error bodies, latency, and dropping.
+ * Graph errors use the Graph envelope (`innerError` with date and ids); the upload host answers the bodies the
+ * OneDrive error page shows (`innererror` with only a code), so clients must read both spellings, as they must
+ * against the real service.
+ */
+export class Exchange {
+  readonly requestId = randomUUID();
+  readonly clientRequestId: string;
+  readonly url: URL;
+  /** Extra delay before the answer, set by a slowResponse fault. */
+  extraDelayMs = 0;
+  private answered = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly record: RecordedRequest,
+    private readonly latencyMs: number,
+    private readonly now: () => number,
+  ) {
+    const given = req.headers["client-request-id"];
+    this.clientRequestId = typeof given === "string" && given !== "" ? given : randomUUID();
+    this.url = new URL(req.url ?? "/", "https://emulator.invalid");
+  }
+
+  get origin(): "graph" | "upload" {
+    return this.record.origin;
+  }
+
+  get isAnswered(): boolean {
+    return this.answered;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  countBodyBytes(byteCount: number): void {
+    this.record.bodyLength += byteCount;
+  }
+
+  async sendJson(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+    const text = JSON.stringify(body);
+    await this.send(status, text, { "content-type": "application/json; charset=utf-8", ...headers });
+  }
+
+  async sendEmpty(status: number, headers: Record<string, string> = {}): Promise<void> {
+    await this.send(status, undefined, headers);
+  }
+
+  async sendError(error: ServiceError): Promise<void> {
+    await this.sendJson(error.status, this.errorBody(error.code, error.message, error.innerCode), error.headers);
+  }
+
+  errorBody(code: string, message: string, innerCode?: string): unknown {
+    if (this.origin === "upload") {
+      return { error: innerCode === undefined ? { code, message } : { code, message, innererror: { code: innerCode } } };
+    }
+    const innerError: Record<string, string> = {};
+    if (innerCode !== undefined) innerError.code = innerCode;
+    innerError.date = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, "");
+    innerError["request-id"] = this.requestId;
+    innerError["client-request-id"] = this.clientRequestId;
+    return { error: { code, message, innerError } };
+  }
+
+  /** Destroys the connection without an answer, as a dropped or reset connection looks to the client. */
+  drop(): void {
+    this.answered = true;
+    this.record.status = 0;
+    this.req.socket.destroy();
+  }
+
+  private async send(status: number, text: string | undefined, headers: Record<string, string>): Promise<void> {
+    if (this.answered) return;
+    this.answered = true;
+    const delay = this.latencyMs + this.extraDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (this.res.destroyed) return;
+    this.record.status = status;
+    const payload = text === undefined ? undefined : Buffer.from(text, "utf8");
+    this.res.writeHead(status, {
+      "request-id": this.requestId,
+      "client-request-id": this.clientRequestId,
+      date: new Date(this.now()).toUTCString(),
+      "content-length": String(payload?.length ?? 0),
+      ...headers,
+    });
+    this.res.end(payload);
+    // An error answered before the body was read: discard the rest so the connection can be reused.
+    if (!this.req.readableEnded) this.req.resume();
+  }
+}
+
+/** Reads the whole request body, refusing more than limitBytes. */
+export async function readBody(exchange: Exchange, limitBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of exchange.req as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    exchange.countBodyBytes(chunk.length);
+    if (received > limitBytes) throw new BodyTooLargeError(`body over ${limitBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+export async function readJsonBody(exchange: Exchange): Promise<Record<string, unknown>> {
+  let body: Buffer;
+  try {
+    body = await readBody(exchange, 1024 * 1024);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      throw new ServiceError(413, "invalidRequest", "The JSON request body is larger than 1 MiB.");
+    }
+    throw error;
+  }
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new ServiceError(400, "invalidRequest", "The request body is not valid JSON.");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ServiceError(400, "invalidRequest", "The request body must be a JSON object.");
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,87 @@
+import { ServiceError } from "./exchange";
+
+/**
+ * A parsed Graph drive URL: `{drive}` + `/root` or `/items/{id}`, then optionally `:/{path}:` (or `:/{path}` at
+ * the end), then optionally `/{action}`. Path segments are percent-decoded one by one, so an encoded `/` or `:`
+ * stays inside its segment (and is then refused by the naming rules).
+ */
+export type GraphAddress =
+  | { kind: "drive" }
+  | { kind: "item"; base: { root: true } | { root: false; itemId: string }; segments: string[]; action?: GraphAction };
+
+export type GraphAction = "children" | "content" | "createUploadSession";
+const ACTIONS: ReadonlySet<string> = new Set(["children", "content", "createUploadSession"]);
+
+const DRIVE_PREFIXES = [/^\/me\/drive/, /^\/drive(?=\/|$)/, /^\/drives\/([^/:]+)/, /^\/users\/[^/:]+\/drive(?=\/|$)/];
+
+export function parseGraphAddress(rawPathname: string, driveId: string): GraphAddress {
+  if (!rawPathname.startsWith("/v1.0/")) {
+    throw new ServiceError(400, "invalidRequest", `Unsupported URL '${rawPathname}': Graph paths start with /v1.0/.`);
+  }
+  const afterVersion = rawPathname.slice("/v1.0".length);
+  let rest: string | undefined;
+  for (const prefix of DRIVE_PREFIXES) {
+    const match = prefix.exec(afterVersion);
+    if (match === null) continue;
+    if (match[1] !== undefined && safeDecode(match[1]) !== driveId) {
+      throw new ServiceError(404, "itemNotFound", `Drive '${safeDecode(match[1])}' does not exist.`);
+    }
+    rest = afterVersion.slice(match[0].length);
+    break;
+  }
+  if (rest === undefined) {
+    throw new ServiceError(400, "invalidRequest", `Unsupported URL '${rawPathname}': expected /me/drive, /drive or /drives/{id}.`);
+  }
+  if (rest === "" || rest === "/") return { kind: "drive" };
+
+  let base: { root: true } | { root: false; itemId: string };
+  if (rest.startsWith("/root") && (rest.length === 5 || rest[5] === ":" || rest[5] === "/")) {
+    base = { root: true };
+    rest = rest.slice(5);
+  } else if (rest.startsWith("/items/")) {
+    const idEnd = findFirst(rest, ["/", ":"], 7);
+    const itemId = safeDecode(rest.slice(7, idEnd));
+    if (itemId === "") throw new ServiceError(400, "invalidRequest", "The item id in the URL is empty.");
+    base = { root: false, itemId };
+    rest = rest.slice(idEnd);
+  } else {
+    throw new ServiceError(400, "invalidRequest", `Resource not found for the segment '${rest.split("/")[1] ?? ""}'.`);
+  }
+
+  let segments: string[] = [];
+  if (rest.startsWith(":")) {
+    const closing = rest.indexOf(":", 1);
+    const rawPath = closing === -1 ? rest.slice(1) : rest.slice(1, closing);
+    rest = closing === -1 ? "" : rest.slice(closing + 1);
+    if (!rawPath.startsWith("/") || rawPath.length < 2) {
+      throw new ServiceError(400, "invalidRequest", "A path address must look like ':/folder/name:'.");
+    }
+    segments = rawPath.slice(1).split("/").map(safeDecode);
+    if (segments.some((segment) => segment === "")) {
+      throw new ServiceError(400, "invalidRequest", `The path '${rawPath}' has an empty segment.`);
+    }
+  }
+  if (rest === "") return { kind: "item", base, segments };
+  const action = rest.slice(1);
+  if (!rest.startsWith("/") || !ACTIONS.has(action)) {
+    throw new ServiceError(400, "invalidRequest", `Resource not found for the segment '${rest.slice(1)}'.`);
+  }
+  return { kind: "item", base, segments, action: action as GraphAction };
+}
+
+function findFirst(text: string, characters: string[], from: number): number {
+  let found = text.length;
+  for (const character of characters) {
+    const index = text.indexOf(character, from);
+    if (index !== -1 && index < found) found = index;
+  }
+  return found;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ServiceError(400, "invalidRequest", `The URL segment '${segment}' is not valid percent-encoding.`);
+  }
+}

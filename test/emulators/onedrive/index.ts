@@ -1,0 +1,138 @@
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { loadTestCertificate } from "../../support/testCertificate";
+import type { EmulatorContext } from "./context";
+import { DriveStore } from "./driveStore";
+import { Exchange, ServiceError } from "./exchange";
+import { FaultPlan } from "./faults";
+import { handleGraphRequest } from "./graphRoutes";
+import { handleUploadRequest } from "./uploadRoutes";
+import { SessionRegistry } from "./uploadSessions";
+import type { OneDriveEmulator, OneDriveEmulatorOptions, RecordedRequest } from "./types";
+
+export type * from "./types";
+export { QuickXorHash, quickXorHashBase64 } from "./quickXorHash";
+export { MAX_FRAGMENT_BYTES, FRAGMENT_ALIGNMENT_BYTES } from "./uploadRoutes";
+
+const DEFAULT_ACCESS_TOKEN = "emulator-access-token";
+const DEFAULT_SIMPLE_UPLOAD_LIMIT = 4 * 1024 * 1024;
+const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60 * 1000;
+const DEFAULT_QUOTA_BYTES = 2 ** 40;
+
+/**
+ * Starts the HTTPS emulator of the Graph drive API (graphEndpoint) and of the upload host that uploadUrls point
+ * at (uploadOrigin, a different origin, as in the real service). Behaviour follows docs/onedrive-upload.md.
+ */
+export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {}): Promise<OneDriveEmulator> {
+  const certificate = loadTestCertificate();
+  const now = options.clock ?? Date.now;
+  const latencyMs = options.latencyMs ?? 0;
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+
+  const newServer = (): Server => {
+    const server = createServer({ key: certificate.keyPem, cert: certificate.certPem });
+    server.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    server.on("clientError", (_error, socket) => socket.destroy());
+    return server;
+  };
+  const graphServer = newServer();
+  const uploadServer = newServer();
+  const graphPort = await listen(graphServer);
+  const uploadPort = await listen(uploadServer);
+  const graphEndpoint = `https://localhost:${graphPort}`;
+  const uploadOrigin = `https://127.0.0.1:${uploadPort}`;
+
+  const store = new DriveStore(options.driveType ?? "personal", options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now);
+  const storeContent = options.storeContent ?? true;
+  const context: EmulatorContext = {
+    store,
+    sessions: new SessionRegistry(store, uploadOrigin, {
+      now,
+      idleTimeoutMs: options.sessionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      storeContent,
+      rewriteOnCommit: options.rewriteOnCommit,
+    }),
+    faults: new FaultPlan(options.faults ?? [], options.seededFaults),
+    accessToken: options.accessToken ?? DEFAULT_ACCESS_TOKEN,
+    business: options.driveType === "business",
+    simpleUploadLimitBytes: options.simpleUploadLimitBytes ?? DEFAULT_SIMPLE_UPLOAD_LIMIT,
+    storeContent,
+    now,
+    graphEndpoint,
+  };
+
+  const serve = (origin: "graph" | "upload") => (req: IncomingMessage, res: ServerResponse) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    const record: RecordedRequest = {
+      origin,
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      headers,
+      bodyLength: 0,
+      status: 0,
+      startedAt: now(),
+    };
+    requests.push(record);
+    const exchange = new Exchange(req, res, record, latencyMs, now);
+    const handler = origin === "graph" ? handleGraphRequest : handleUploadRequest;
+    handler(exchange, context).catch(async (error: unknown) => {
+      const serviceError =
+        error instanceof ServiceError
+          ? error
+          : new ServiceError(500, "generalException", `Emulator failure: ${error instanceof Error ? error.message : String(error)}`);
+      await exchange.sendError(serviceError).catch(() => exchange.drop());
+    });
+  };
+  graphServer.on("request", serve("graph"));
+  uploadServer.on("request", serve("upload"));
+
+  return {
+    graphEndpoint,
+    uploadOrigin,
+    accessToken: context.accessToken,
+    requests,
+    clearRequests: () => {
+      requests.length = 0;
+    },
+    addFaults: (faults) => context.faults.add(faults),
+    putFile: (path, content, fileOptions) => {
+      const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+      const times = { lastModifiedDateTime: fileOptions?.lastModifiedDateTime };
+      return store.snapshot(store.seedFile(path, bytes, storeContent, times));
+    },
+    getItem: (path) => {
+      const item = store.lookupPath(path);
+      return item === undefined ? undefined : store.snapshot(item);
+    },
+    listTree: () => store.listTree(),
+    openSessions: () => context.sessions.list(),
+    close: async () => {
+      const closed = Promise.all([closeServer(graphServer), closeServer(uploadServer)]);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -14,6 +14,10 @@ export function createProgressDisplay(output: Output): SweepObserver & { stop():
 function plainProgress(output: Output): SweepObserver & { stop(): void } {
   return {
     onFileStart: (blob, path) => output.write(`start     ${blob.name} → ${path} (${formatBytes(blob.size)})\n`),
+    // One line per confirmed fragment, so a cron log shows a large file moving (and where it stopped).
+    onFileProgress: (blob, confirmedBytes) => {
+      if (confirmedBytes < blob.size) output.write(`progress  ${blob.name} ${confirmedBytes}/${blob.size} bytes\n`);
+    },
     onFileDone: (outcome: FileOutcome) => {
       if (outcome.status === "skipped" && outcome.chunks === 0 && !outcome.warning) return;
       const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.chunks} chunks)` : "";

@@ -30,13 +30,18 @@ export class TransferEngine {
 
   constructor(readonly settings: EngineSettings, dependencies: EngineDependencies) {
     const storage = dependencies.storage ?? createStorageClients(settings.storage);
+    // One clock and one sleep for every wait the engine makes, so tests record delays instead of waiting them out.
+    const retry = {
+      ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
+      ...(dependencies.now ? { now: dependencies.now } : {}),
+    };
     this.services = {
       settings,
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
-      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient }),
-      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient }),
+      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry }),
+      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry }),
       workerId: dependencies.workerId ?? newWorkerId(),
       now: dependencies.now ?? Date.now,
       sleep: dependencies.sleep ?? defaultSleep,

@@ -77,7 +77,7 @@ export class KeyVaultTokenCacheStore implements TokenCacheStore {
       return new TokenStoreError(`Could not ${action} the ${this.description}: ${(error as Error).message}. Check KEY_VAULT_URL and the network path to the vault.`);
     }
     const requestId = error.response?.headers.get("x-ms-request-id") ?? undefined;
-    const innerCode = innerErrorCode(error.response?.bodyAsText ?? undefined);
+    const innerCode = innerErrorCode(error.details);
     const status = error.statusCode;
     const code = innerCode ?? error.code;
     const where = `(HTTP ${status ?? "?"}, ${code ?? "no error code"}${requestId ? `, request id ${requestId}` : ""})`;
@@ -93,12 +93,9 @@ export class KeyVaultTokenCacheStore implements TokenCacheStore {
   }
 }
 
-function innerErrorCode(body: string | undefined): string | undefined {
-  if (!body) return undefined;
-  try {
-    const parsed = JSON.parse(body) as { error?: { innererror?: { code?: string } } };
-    return parsed.error?.innererror?.code;
-  } catch {
-    return undefined;
-  }
+/** The SDK deserializes Key Vault's error body into `details`: {error: {code, message, innerError: {code}}}. */
+function innerErrorCode(details: unknown): string | undefined {
+  const error = (details as { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } } | undefined)?.error;
+  const code = error?.innerError?.code ?? error?.innererror?.code;
+  return typeof code === "string" ? code : undefined;
 }

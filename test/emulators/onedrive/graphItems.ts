@@ -74,7 +74,8 @@ export function checkPreconditions(exchange: Exchange, context: EmulatorContext,
     return [eTag, `"c:${eTag.slice(1)}`, "*"];
   };
   const matchesAny = (header: string, item: StoredItem): boolean =>
-    header.split(",").some((tag) => tagsOf(item).includes(tag.trim().replace(/^W\//, "")));
+    // Tags are quoted strings that themselves contain commas ("{id},1"), so pick them out rather than split.
+    (header.match(/(?:W\/)?"[^"]*"|\*/g) ?? []).some((tag) => tagsOf(item).includes(tag.replace(/^W\//, "")));
   const ifMatch = exchange.header("if-match");
   if (ifMatch !== undefined && (existing === undefined || !matchesAny(ifMatch, existing))) {
     throw new ServiceError(412, "preconditionFailed", "If-Match does not match the item's current eTag; fetch the item again.");

@@ -32,7 +32,11 @@ interface Scope {
 }
 
 export class BicepEvaluator {
-  constructor(private readonly project: BicepProject) {}
+  /** `mainParameters` stand in for values given at deployment; main.bicep params not listed take their defaults. */
+  constructor(
+    private readonly project: BicepProject,
+    private readonly mainParameters: Readonly<Record<string, Value>> = {},
+  ) {}
 
   /** The scope a file is evaluated in: main.bicep at the root, a module as called by its one caller. */
   scopeOf(file: BicepFile): Scope {
@@ -117,6 +121,7 @@ export class BicepEvaluator {
     if (declaration.kind !== "param") return UNKNOWN;
     const passed = scope.call && property(scope.call.params, name);
     if (scope.call && passed) return this.evaluateIn(scope.call.scope, passed);
+    if (!scope.call && name in this.mainParameters) return this.mainParameters[name];
     const fallback = parameterDefault(declaration);
     return fallback ? this.evaluateIn(scope, fallback) : UNKNOWN;
   }

@@ -80,6 +80,21 @@ export function parameterDefault(declaration: Declaration): Node | undefined {
   return parts.length > 2 ? parts[2] : undefined;
 }
 
+/** Arguments of a decorator (`@allowed([...])`) on a top-level declaration; undefined when it has none. */
+export function decoratorArguments(declaration: Declaration, decoratorName: string): Node[] | undefined {
+  let previous = declaration.node.previousNamedSibling;
+  while (previous?.type === "comment") previous = previous.previousNamedSibling;
+  if (previous?.type !== "decorators") return undefined;
+  for (const decorator of children(previous)) {
+    const call = children(decorator)[0];
+    if (call?.type === "call_expression" && call.childForFieldName("function")?.text === decoratorName) {
+      const argumentList = call.childForFieldName("arguments");
+      return argumentList ? children(argumentList) : [];
+    }
+  }
+  return undefined;
+}
+
 /** The first string child of a resource or module declaration: the type (`Ns/type@version`) or module path. */
 export function declarationTarget(declaration: Declaration): string {
   const target = children(declaration.node)[1];

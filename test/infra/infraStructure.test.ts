@@ -1,0 +1,310 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import type { Node } from "web-tree-sitter";
+import { BicepEvaluator } from "./bicepEvaluator";
+import {
+  BicepProject,
+  children,
+  declarationBody,
+  declarations,
+  declarationTarget,
+  descendants,
+  INFRA_DIR,
+  isExisting,
+  lineOf,
+  parameterDefault,
+  property,
+  REPO_ROOT,
+  stringLiteral,
+  trailingComment,
+  type Declaration,
+} from "./bicepModel";
+
+/**
+ * Built-in role definition GUIDs pinned to their names (learn.microsoft.com built-in-roles). Some public repos
+ * label b86a8fe4… as "Secrets User", so the table, not a comment, decides; a role not listed here fails the test,
+ * which keeps assignments to the least-privilege data roles this app was reviewed for.
+ */
+const ROLE_NAMES_BY_GUID: Readonly<Record<string, string>> = {
+  "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+  "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+  "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+  "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
+  "8a0f0c08-91a1-4084-bc3d-661d67233fed": "Storage Queue Data Message Processor",
+  "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+  "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
+  "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+  "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+  "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+};
+
+/** Settings Flex Consumption rejects or ignores (functions-app-settings, Flex deprecations). */
+const FLEX_FORBIDDEN_SETTINGS = [
+  "FUNCTIONS_WORKER_RUNTIME",
+  "FUNCTIONS_EXTENSION_VERSION",
+  "WEBSITE_RUN_FROM_PACKAGE",
+  "WEBSITE_CONTENTSHARE",
+  "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+  "SCM_DO_BUILD_DURING_DEPLOYMENT",
+  "ENABLE_ORYX_BUILD",
+  "WEBSITE_TIME_ZONE",
+  "TZ",
+];
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function literalStrings(node: Node): string[] {
+  return descendants(node, "string").flatMap((candidate) => stringLiteral(candidate) ?? []);
+}
+
+function onlyResource(project: BicepProject, typeName: string): Declaration {
+  const found = project.resources(typeName).filter((resource) => !isExisting(resource));
+  assert.equal(found.length, 1, `expected one ${typeName}, found ${found.length}`);
+  return found[0];
+}
+
+describe("infrastructure structure", () => {
+  let project: BicepProject;
+  let evaluator: BicepEvaluator;
+  const valueOf = (resource: Declaration, path: string, options?: { ignoreCase?: boolean }) => {
+    const node = property(declarationBody(resource), path, options);
+    assert.ok(node, `${lineOf(resource.file, resource.node)}: ${resource.name} has no ${path}`);
+    return evaluator.evaluate(resource.file, node);
+  };
+
+  before(async () => {
+    project = await BicepProject.load();
+    evaluator = new BicepEvaluator(project);
+  });
+
+  describe("main.parameters.json", () => {
+    const parameterFile = JSON.parse(readFileSync(join(INFRA_DIR, "main.parameters.json"), "utf8")) as {
+      parameters: Record<string, { value: unknown }>;
+    };
+    const mapped = parameterFile.parameters;
+
+    test("every main.bicep parameter without a default is mapped", () => {
+      const required = declarations(project.main, "param").filter((param) => !parameterDefault(param));
+      assert.ok(required.length > 0);
+      const unmapped = required.map((param) => param.name).filter((name) => !(name in mapped));
+      assert.deepEqual(unmapped, [], "azd cannot supply these: add them to infra/main.parameters.json");
+    });
+
+    test("every mapped parameter exists in main.bicep (ARM rejects unknown parameters)", () => {
+      const declared = new Set(declarations(project.main, "param").map((param) => param.name));
+      assert.deepEqual(Object.keys(mapped).filter((name) => !declared.has(name)), []);
+    });
+
+    test("azd's own values feed the environment, region and deploying principal", () => {
+      assert.equal(mapped.environmentName?.value, "${AZURE_ENV_NAME}");
+      assert.equal(mapped.location?.value, "${AZURE_LOCATION}");
+      assert.equal(mapped.principalId?.value, "${AZURE_PRINCIPAL_ID}");
+    });
+
+    test("@secure() parameters come from the environment or a prompt, never a literal in git", () => {
+      const secure = declarations(project.main, "param").filter((param) => {
+        const previous = param.node.previousNamedSibling;
+        return previous?.type === "decorators" && /@secure\(\)/.test(previous.text);
+      });
+      assert.ok(secure.some((param) => param.name === "clientSecret"), "clientSecret is @secure()");
+      for (const param of secure) {
+        assert.equal(parameterDefault(param), undefined, `${param.name} must not have a default`);
+        assert.match(String(mapped[param.name]?.value), /^\$\{[A-Z0-9_]+\}$/, `${param.name} maps to one variable`);
+      }
+    });
+  });
+
+  describe("modules", () => {
+    test("no registry modules (br:, br/public:, ts:) anywhere: they cannot be restored offline", () => {
+      for (const file of project.allFiles()) {
+        assert.doesNotMatch(file.source, /['"](br|ts)[:/]/, `${file.name} references a registry`);
+        for (const module of declarations(file, "module")) {
+          assert.match(declarationTarget(module), /^\.{0,2}[\w./-]+\.bicep$/, `${lineOf(file, module.node)}: local path`);
+        }
+      }
+    });
+
+    test("every module path exists and every module file is used exactly once", () => {
+      const uses = new Map<string, number>();
+      for (const file of project.allFiles()) {
+        for (const module of declarations(file, "module")) {
+          const target = project.moduleFile(module);
+          assert.ok(target, `${lineOf(file, module.node)}: ${declarationTarget(module)} does not exist`);
+          uses.set(target.name, (uses.get(target.name) ?? 0) + 1);
+        }
+      }
+      for (const file of project.allFiles().filter((candidate) => candidate !== project.main)) {
+        assert.equal(uses.get(file.name), 1, `${file.name} is used ${uses.get(file.name) ?? 0} times`);
+      }
+    });
+
+    test("module calls pass exactly the parameters the module declares (required ones included)", () => {
+      for (const file of project.allFiles()) {
+        for (const module of declarations(file, "module")) {
+          const target = project.moduleFile(module)!;
+          const paramsNode = property(declarationBody(module), "params");
+          const passed = new Set(paramsNode ? children(paramsNode).map((entry) => children(entry)[0].text) : []);
+          const declared = declarations(target, "param");
+          const where = lineOf(file, module.node);
+          assert.deepEqual([...passed].filter((name) => !declared.some((param) => param.name === name)), [], `${where}: unknown params`);
+          const missing = declared.filter((param) => !parameterDefault(param) && !passed.has(param.name));
+          assert.deepEqual(missing.map((param) => param.name), [], `${where}: required params not passed`);
+        }
+      }
+    });
+
+    test("object parameters typed with a user-defined type get exactly that type's keys", () => {
+      let checked = 0;
+      for (const file of project.allFiles()) {
+        for (const module of declarations(file, "module")) {
+          const target = project.moduleFile(module)!;
+          for (const param of declarations(target, "param")) {
+            const typeName = children(param.node)[1]?.text;
+            const typeDeclaration = declarations(target, "type").find((candidate) => candidate.name === typeName);
+            const passed = property(declarationBody(module), `params.${param.name}`);
+            if (!typeDeclaration || passed?.type !== "object") continue;
+            const typeBody = children(typeDeclaration.node).at(-1)!;
+            const keysOf = (object: Node) =>
+              children(object).filter((entry) => entry.type === "object_property").map((entry) => children(entry)[0].text).sort();
+            assert.deepEqual(keysOf(passed), keysOf(typeBody), `${lineOf(file, passed)}: ${param.name} keys`);
+            checked++;
+          }
+        }
+      }
+      assert.ok(checked > 0, "the function app's settings object is checked");
+    });
+  });
+
+  describe("role assignments", () => {
+    test("each role GUID is pinned, named by the comment beside it, and part of the assignment name", () => {
+      const assignments = project.resources("Microsoft.Authorization/roleAssignments");
+      assert.ok(assignments.length >= 6);
+      for (const assignment of assignments) {
+        const where = lineOf(assignment.file, assignment.node);
+        const roleDefinition = property(declarationBody(assignment), "properties.roleDefinitionId");
+        assert.ok(roleDefinition, `${where}: no roleDefinitionId`);
+        const guids = literalStrings(roleDefinition).filter((text) => GUID.test(text));
+        assert.equal(guids.length, 1, `${where}: roleDefinitionId must hold one literal role GUID`);
+        const roleName = ROLE_NAMES_BY_GUID[guids[0]];
+        assert.ok(roleName, `${where}: role ${guids[0]} is not in the reviewed table`);
+        assert.equal(trailingComment(roleDefinition.parent!), roleName, `${where}: comment must name the role`);
+        const nameNode = property(declarationBody(assignment), "name")!;
+        assert.ok(literalStrings(nameNode).includes(guids[0]), `${where}: guid() name must include the role GUID`);
+        assert.ok(property(declarationBody(assignment), "properties.principalType"), `${where}: principalType`);
+      }
+    });
+
+    test("the app identity, the Event Grid topic and the deploying user get the roles they need", () => {
+      const granted = project.resources("Microsoft.Authorization/roleAssignments").map((assignment) => {
+        const body = declarationBody(assignment);
+        const guid = literalStrings(property(body, "properties.roleDefinitionId")!).find((text) => GUID.test(text))!;
+        return `${ROLE_NAMES_BY_GUID[guid]} -> ${property(body, "properties.principalId")!.text} on ${property(body, "scope")!.text}`;
+      });
+      const expected = [
+        "Storage Blob Data Owner -> appPrincipalId on account",
+        "Storage Queue Data Contributor -> appPrincipalId on account",
+        "Storage Table Data Contributor -> appPrincipalId on account",
+        "Key Vault Secrets Officer -> appPrincipalId on vault",
+        "Monitoring Metrics Publisher -> appPrincipalId on applicationInsights",
+        "Storage Queue Data Message Sender -> systemTopic.identity.principalId on transferQueue",
+        "Storage Blob Data Contributor -> userPrincipalId on account",
+        "Key Vault Secrets Officer -> userPrincipalId on vault",
+      ];
+      for (const grant of expected) assert.ok(granted.includes(grant), `missing: ${grant}\nhave:\n${granted.join("\n")}`);
+    });
+
+    test("every module's appPrincipalId is the one user-assigned identity", () => {
+      const passes = declarations(project.main, "module")
+        .map((module) => property(declarationBody(module), "params.appPrincipalId"))
+        .filter((node): node is Node => node !== undefined);
+      assert.ok(passes.length >= 3);
+      for (const node of passes) assert.equal(node.text, "identity.outputs.principalId", lineOf(project.main, node));
+    });
+  });
+
+  describe("no keys, no Flex-forbidden settings", () => {
+    test("nothing lists keys, SAS tokens or connection strings", () => {
+      for (const file of project.allFiles()) {
+        const calls = descendants(file.root, "call_expression").map((call) => call.childForFieldName("function")?.text ?? "");
+        assert.deepEqual(calls.filter((name) => /^list/i.test(name)), [], `${file.name} reads keys`);
+        assert.doesNotMatch(file.source, /AccountKey=|SharedAccessSignature=/, file.name);
+      }
+    });
+
+    test("no setting Flex Consumption forbids appears anywhere", () => {
+      for (const file of project.allFiles()) {
+        const names = [
+          ...descendants(file.root, "identifier").map((node) => node.text),
+          ...descendants(file.root, "string").flatMap((node) => stringLiteral(node) ?? []),
+        ];
+        assert.deepEqual(names.filter((name) => FLEX_FORBIDDEN_SETTINGS.includes(name)), [], file.name);
+      }
+    });
+  });
+
+  describe("resource properties", () => {
+    test("storage: GPv2, no shared keys, no public blobs, TLS 1.2", () => {
+      const account = onlyResource(project, "Microsoft.Storage/storageAccounts");
+      assert.equal(valueOf(account, "kind"), "StorageV2");
+      assert.equal(valueOf(account, "properties.allowSharedKeyAccess"), false);
+      assert.equal(valueOf(account, "properties.allowBlobPublicAccess"), false);
+      assert.equal(valueOf(account, "properties.minimumTlsVersion"), "TLS1_2");
+    });
+
+    test("Key Vault: RBAC authorization and soft delete", () => {
+      const vault = onlyResource(project, "Microsoft.KeyVault/vaults");
+      assert.equal(valueOf(vault, "properties.enableRbacAuthorization"), true);
+      assert.equal(valueOf(vault, "properties.enableSoftDelete"), true);
+      const retention = valueOf(vault, "properties.softDeleteRetentionInDays");
+      assert.ok(typeof retention === "number" && retention >= 7 && retention <= 90, `retention ${String(retention)}`);
+    });
+
+    test("Application Insights: local auth disabled, workspace-based", () => {
+      const component = onlyResource(project, "Microsoft.Insights/components");
+      assert.equal(valueOf(component, "properties.DisableLocalAuth", { ignoreCase: true }), true);
+      assert.ok(property(declarationBody(component), "properties.WorkspaceResourceId", { ignoreCase: true }));
+    });
+
+    test("function app: Flex Consumption FC1 on Linux, Node 22, identity-authenticated deployment storage", () => {
+      const plan = onlyResource(project, "Microsoft.Web/serverfarms");
+      assert.equal(valueOf(plan, "sku.name"), "FC1");
+      assert.equal(valueOf(plan, "sku.tier"), "FlexConsumption");
+      assert.equal(valueOf(plan, "properties.reserved"), true);
+      const site = onlyResource(project, "Microsoft.Web/sites");
+      assert.equal(valueOf(site, "kind"), "functionapp,linux");
+      assert.equal(valueOf(site, "identity.type"), "UserAssigned");
+      assert.equal(valueOf(site, "properties.httpsOnly"), true);
+      assert.equal(valueOf(site, "properties.functionAppConfig.runtime.name"), "node");
+      assert.equal(valueOf(site, "properties.functionAppConfig.runtime.version"), "22");
+      const deployment = "properties.functionAppConfig.deployment.storage";
+      assert.equal(valueOf(site, `${deployment}.type`), "blobContainer");
+      assert.equal(valueOf(site, `${deployment}.authentication.type`), "UserAssignedIdentity");
+      const body = declarationBody(site);
+      const identityId = property(body, `${deployment}.authentication.userAssignedIdentityResourceId`)!.text;
+      assert.equal(property(body, "properties.keyVaultReferenceIdentity")?.text, identityId, "Key Vault references use the UAMI");
+      assert.ok(property(body, "properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB"));
+      assert.ok(property(body, "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount"));
+    });
+  });
+
+  describe("azure.yaml", () => {
+    const azureYaml = readFileSync(join(REPO_ROOT, "azure.yaml"), "utf8");
+
+    test("one TypeScript function service, built remotely, whose name tags the function app", () => {
+      const services = azureYaml.split(/^services:\s*$/m)[1] ?? "";
+      const serviceNames = [...services.matchAll(/^ {2}([\w-]+):\s*$/gm)].map((match) => match[1]);
+      assert.equal(serviceNames.length, 1, `services: ${serviceNames.join(", ")}`);
+      assert.match(services, /^ {4}host: function$/m);
+      assert.match(services, /^ {4}language: ts$/m);
+      assert.match(services, /^ {4}remoteBuild: true$/m);
+      const site = onlyResource(project, "Microsoft.Web/sites");
+      const tag = descendants(declarationBody(site), "object_property").find(
+        (entry) => stringLiteral(children(entry)[0]) === "azd-service-name",
+      );
+      assert.ok(tag, "the site carries an azd-service-name tag");
+      assert.equal(evaluator.evaluate(site.file, children(tag)[1]), serviceNames[0]);
+    });
+  });
+});

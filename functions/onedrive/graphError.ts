@@ -147,7 +147,7 @@ export function redactUploadUrl(uploadUrl: string): string {
     const parsed = new URL(withoutQuery);
     const path = parsed.pathname
       .split("/")
-      .map((segment) => (segment.length > 24 ? `${segment.slice(0, 8)}…` : segment))
+      .map((segment) => (segment.length > 24 ? `${segment.slice(0, 8)}...` : segment))
       .join("/");
     return `${parsed.origin}${path}`;
   } catch {
@@ -160,7 +160,7 @@ export function scrubSecrets(text: string): string {
   return text
     .replace(/tempauth=[^&\s"']+/gi, "tempauth=REDACTED")
     .replace(/Bearer\s+[A-Za-z0-9\-._~+/]+=*/g, "Bearer REDACTED")
-    .replace(/(https?:\/\/[^\s?"']*)\?[^\s"']*/gi, "$1?…");
+    .replace(/https?:\/\/[^\s"'<>]+/gi, (url) => redactUploadUrl(url));
 }
 
 function pathForMessage(url: string): string {

@@ -20,6 +20,7 @@ param location string
 @description('Object id of the user running azd; gets data access for the CLI. Empty grants nothing.')
 param principalId string = ''
 
+@description('Kind of principal principalId is; ServicePrincipal when azd runs in a pipeline.')
 @allowed([ 'User', 'ServicePrincipal' ])
 param principalType string = 'User'
 
@@ -36,7 +37,7 @@ param clientSecret string
 @description('The only OneDrive account (UPN or email) that may be linked.')
 param expectedAccount string
 
-@description('Sign-in audience: common, consumers, organizations or a tenant id.')
+@description('TENANT setting, the sign-in audience: common, consumers, organizations or a tenant id.')
 param signInTenant string = 'common'
 
 @minLength(3)

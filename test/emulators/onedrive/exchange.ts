@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import type { RecordedRequest } from "./types";
 
 /** Thrown by handlers to answer with a service-style error body. */
@@ -30,6 +31,8 @@ export class Exchange {
   /** Extra delay before the answer, set by a slowResponse fault. */
   extraDelayMs = 0;
   private answered = false;
+  /** Captured up front: a destroyed request stream may already have let go of its socket. */
+  private readonly socket: Socket;
 
   constructor(
     readonly req: IncomingMessage,
@@ -39,6 +42,7 @@ export class Exchange {
     private readonly now: () => number,
   ) {
     const given = req.headers["client-request-id"];
+    this.socket = req.socket;
     this.clientRequestId = typeof given === "string" && given !== "" ? given : randomUUID();
     this.url = new URL(req.url ?? "/", "https://emulator.invalid");
   }
@@ -89,7 +93,7 @@ export class Exchange {
   drop(): void {
     this.answered = true;
     this.record.status = 0;
-    this.req.socket.destroy();
+    this.socket.destroy();
   }
 
   private async send(status: number, text: string | undefined, headers: Record<string, string>): Promise<void> {

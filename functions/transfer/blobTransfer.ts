@@ -220,7 +220,10 @@ async function transferVersion(
     }
   } catch (error) {
     await checkpoints.catch(() => undefined);
-    if (session) await uploads.cancel(session.uploadUrl).catch(() => undefined);
+    if (session) {
+      await uploads.cancel(session.uploadUrl).catch(() => undefined);
+      if (!(error instanceof ClaimLostError)) await claimed.update({ uploadUrl: undefined, uploadExpiresAt: undefined }).catch(() => undefined);
+    }
     throw error;
   } finally {
     await reader.settle();

@@ -61,7 +61,7 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
     assert.equal(summary.uploaded, 1);
     assert.equal(summary.failed, 3);
     const errors = Object.fromEntries(summary.files.map((file) => [file.blob, file.error ?? ""]));
-    assert.match(errors["bad:name.txt"], /bad:name\.txt.*":"/s);
+    assert.match(errors["bad:name.txt"], /bad:name\.txt.*':'/s);
     assert.match(errors["folder/CON"], /folder\/CON.*reserved/s);
     assert.match(errors[`${"long-folder-name/".repeat(24)}file.txt`], /400/);
     for (const request of fixture.emulator.requests) {

@@ -1,0 +1,58 @@
+import { loadAuthSettings } from "../auth/authSettings";
+import { describeLinkState } from "../auth/linkState";
+import { SettingsReader, loadEngineSettings, type SettingsSource } from "../config/settings";
+import { createStorageClients } from "../storage/storageClients";
+import { tokenProviderFor } from "../transfer/engineFactory";
+import { TransferEngine } from "../transfer/transferEngine";
+import type { HttpDependencies } from "./transfersHttp";
+import type { LinkReport } from "./transferStatus";
+import { TransferQueue } from "./transferQueue";
+import type { WorkerDependencies } from "./transferWorker";
+
+const QUEUE_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+export type AppDependencies = WorkerDependencies & HttpDependencies;
+
+/** The queue the worker's binding reads (%TRANSFER_QUEUE%), which every producer must write to. */
+export function transferQueueName(source: SettingsSource): string {
+  const reader = new SettingsReader(source);
+  const name = reader.string("TRANSFER_QUEUE");
+  if (!QUEUE_NAME.test(name)) {
+    reader.problem("TRANSFER_QUEUE", `is "${name}", not a valid queue name`, "use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit");
+  }
+  reader.finish();
+  return name;
+}
+
+/** What GET /api/transfers says about the OneDrive link; reads the token store only. */
+export async function linkReportFor(source: SettingsSource): Promise<LinkReport> {
+  if (source.GRAPH_ACCESS_TOKEN?.trim()) {
+    return { linked: true, relinkNeeded: false, reason: "GRAPH_ACCESS_TOKEN is set: a fixed token for the local emulator replaces the sign-in" };
+  }
+  return describeLinkState(loadAuthSettings(source));
+}
+
+/** Builds everything the handlers need from app settings. Settings errors throw here, naming every bad setting. */
+export function buildDependencies(source: SettingsSource): AppDependencies {
+  const settings = loadEngineSettings(source);
+  const storage = createStorageClients(settings.storage);
+  const queue = new TransferQueue(storage.queueService.getQueueClient(transferQueueName(source)));
+  const tokenProvider = tokenProviderFor(source);
+  return {
+    engineFor: (log) => new TransferEngine(settings, { tokenProvider, storage, log }),
+    queue,
+    linkState: () => linkReportFor(source),
+  };
+}
+
+let cached: AppDependencies | undefined;
+
+/**
+ * Built on the first invocation, not at load: a settings mistake then fails invocations with a message naming the
+ * setting, instead of stopping the worker from starting (which the host reports far less clearly). Once per process,
+ * so the token cache and HTTP connections are shared by every invocation.
+ */
+export function productionDependencies(): AppDependencies {
+  cached ??= buildDependencies(process.env);
+  return cached;
+}

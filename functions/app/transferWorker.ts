@@ -1,0 +1,132 @@
+import type { InvocationContext } from "@azure/functions";
+import { isRelinkRequiredError } from "../auth/relinkRequiredError";
+import type { TransferLog } from "../transfer/blobTransfer";
+import type { TransferEngine } from "../transfer/transferEngine";
+import { MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
+import { describeError, invocationLog } from "./invocationLog";
+import { MalformedMessageError, parseQueueMessage } from "./queueMessages";
+import { runSweep } from "./sweepPlanner";
+import type { TransferQueue } from "./transferQueue";
+
+export interface WorkerDependencies {
+  /**
+   * A fresh engine per invocation: its worker id is the ledger claim's owner (two invocations in one process must
+   * not share one, or both would think they hold the claim) and its log is the invocation's.
+   */
+  engineFor(log: TransferLog): TransferEngine;
+  queue: TransferQueue;
+  now?: () => number;
+  /** Time one invocation transfers before it checkpoints and queues a continuation. */
+  budgetMs?: number;
+  /** Must equal host.json's maxDequeueCount: on that attempt a failure is recorded before the host poisons the message. */
+  maxDequeueCount?: number;
+}
+
+export type QueueHandler = (entry: unknown, context: InvocationContext) => Promise<void>;
+
+/**
+ * The one queue-triggered worker behind every way in. Returns normally for every outcome the ledger records
+ * (uploaded, skipped, failed, busy, out of time) and for messages it cannot use; throws only for unexpected
+ * errors, so the host retries those and finally moves the message to the poison queue.
+ */
+export function createTransferWorker(dependencies: WorkerDependencies): QueueHandler {
+  const now = dependencies.now ?? Date.now;
+  const budgetMs = dependencies.budgetMs ?? WORKER_BUDGET_MS;
+  const maxDequeueCount = dependencies.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
+
+  return async (entry, context) => {
+    const log = invocationLog(context);
+    let message;
+    try {
+      message = parseQueueMessage(entry);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      log.error(`Dropped queue message ${String(context.triggerMetadata?.id ?? "")}: ${error.message}. It is not retried.`);
+      return;
+    }
+    const engine = dependencies.engineFor(log);
+    const { settings } = engine.services;
+
+    if (message.kind === "otherEvent") {
+      log.info(`Ignored a ${message.eventType} event (${message.subject ?? "no subject"}): only Microsoft.Storage.BlobCreated starts a transfer`);
+      return;
+    }
+    if (message.kind === "sweep") {
+      await runSweep(engine.services, dependencies.queue, { runId: message.runId, trigger: "http", now });
+      return;
+    }
+    if (message.kind === "blobCreated" && message.container !== settings.sourceContainer) {
+      log.info(`Ignored BlobCreated for "${message.blob}" in container "${message.container}": this app reads "${settings.sourceContainer}"`);
+      return;
+    }
+    if (!message.blob.startsWith(settings.sourcePrefix)) {
+      log.info(`Ignored "${message.blob}": it is outside SOURCE_PREFIX "${settings.sourcePrefix}"`);
+      return;
+    }
+    const runId = message.kind === "transfer" ? message.runId : message.eventId;
+    await transferOne(engine, message.blob, runId, context, log);
+  };
+
+  async function transferOne(engine: TransferEngine, blob: string, runId: string | undefined, context: InvocationContext, log: TransferLog): Promise<void> {
+    const { ledger } = engine.services;
+    let outcome;
+    try {
+      outcome = await engine.transferBlob(blob, { deadline: now() + budgetMs });
+    } catch (error) {
+      if (isRelinkRequiredError(error)) {
+        // Retrying cannot help until a person signs in again; the token store records it for the status endpoint.
+        // The queue mark goes so the first sweep after the relink queues the blob again.
+        log.error(`${blob}: not transferred. ${describeError(error)}`);
+        await ledger.clearQueued(blob).catch(() => undefined);
+        return;
+      }
+      await noteFailedAttempt(engine, blob, error, attemptOf(context), log);
+      throw error;
+    }
+    switch (outcome.status) {
+      case "uploaded":
+      case "skipped":
+        log.info(`${blob} → ${outcome.path}: ${outcome.status}${outcome.warning ? ` (${outcome.warning})` : ""}`);
+        return;
+      case "failed":
+        // The engine recorded the error in the ledger row; a retry would fail the same way until someone acts.
+        log.error(`${blob}: failed: ${outcome.error ?? "unknown error"}`);
+        return;
+      case "busy":
+        // The holder finishes or queues its own continuation; a sweep re-queues the blob if its claim lapses.
+        log.info(`${blob}: another worker holds its claim; leaving it to that worker`);
+        return;
+      case "incomplete": {
+        const row = await ledger.get(blob);
+        await dependencies.queue.send({ kind: "transfer", blob, ...(row?.blobEtag ? { etag: row.blobEtag } : {}), ...(runId ? { runId } : {}), continuation: true });
+        if (row?.blobEtag) await ledger.markQueued(blob, row.blobEtag, new Date(now()));
+        log.info(`${blob}: out of time after ${outcome.bytes} of ${row?.size ?? "?"} bytes; checkpointed and queued a continuation`);
+        return;
+      }
+    }
+  }
+
+  /** On the last attempt the ledger row learns why, because the poison queue itself says nothing about the blob. */
+  async function noteFailedAttempt(engine: TransferEngine, blob: string, error: unknown, attempt: number, log: TransferLog): Promise<void> {
+    if (attempt < maxDequeueCount) {
+      log.warn(`${blob}: attempt ${attempt} of ${maxDequeueCount} failed (${describeError(error)}); the host retries it`);
+      return;
+    }
+    const { ledger } = engine.services;
+    const lastError = `moved to the poison queue after ${attempt} attempts: ${describeError(error)}`;
+    try {
+      const row = await ledger.get(blob);
+      // A row mid-upload keeps its status, so the next attempt resumes its upload session instead of starting over.
+      const status = row?.status === "uploading" ? {} : { status: "failed" as const };
+      await ledger.merge(blob, { ...status, lastError, lastErrorAt: new Date(now()).toISOString(), queuedAt: undefined, queuedEtag: undefined });
+    } catch (recordError) {
+      log.error(`${blob}: could not record the poison-queue move in the ledger either: ${describeError(recordError)}`);
+    }
+    log.error(`${blob}: ${lastError}`);
+  }
+}
+
+function attemptOf(context: InvocationContext): number {
+  const count = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  return Number.isFinite(count) && count > 0 ? count : 1;
+}

@@ -39,6 +39,21 @@ export interface LedgerRecord {
   afterTransferDone?: boolean;
 }
 
+/** When a sweep last ran and what it queued (for the status endpoint). */
+export interface SweepRunRecord {
+  runId: string;
+  /** "timer" or "http". */
+  trigger: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Blobs listed under the prefix. */
+  listed: number;
+  /** Messages the sweep put on the queue. */
+  queued: number;
+}
+
+const SWEEP_RUNS_PARTITION = "_sweepruns";
+
 export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
 
 /** Another worker took the claim (or it lapsed and was taken): stop without writing anything else. */
@@ -229,6 +244,43 @@ export class Ledger {
       }
     }
     return undefined;
+  }
+
+  /** Notes that a message for this blob version is on the transfer queue, so a sweep does not queue it again. */
+  markQueued(blobName: string, blobEtag: string, at: Date): Promise<void> {
+    return this.merge(blobName, { queuedEtag: blobEtag, queuedAt: at.toISOString() });
+  }
+
+  /** Clears the queue mark, so the next sweep queues the blob again. */
+  clearQueued(blobName: string): Promise<void> {
+    return this.merge(blobName, { queuedEtag: undefined, queuedAt: undefined });
+  }
+
+  /**
+   * Sweep runs live in their own partition: "_" cannot appear in a container name, so no container's rows (and so
+   * no readAll of one) ever include them. One row per container, overwritten by each sweep.
+   */
+  async recordSweepRun(run: SweepRunRecord): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity({ partitionKey: SWEEP_RUNS_PARTITION, rowKey: ledgerRowKey(this.partitionKey), container: this.partitionKey, ...run }, "Replace");
+  }
+
+  async lastSweepRun(): Promise<SweepRunRecord | undefined> {
+    await this.ensureTable();
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(SWEEP_RUNS_PARTITION, ledgerRowKey(this.partitionKey));
+      return {
+        runId: String(entity.runId ?? ""),
+        trigger: String(entity.trigger ?? ""),
+        startedAt: String(entity.startedAt ?? ""),
+        finishedAt: String(entity.finishedAt ?? ""),
+        listed: Number(entity.listed ?? 0),
+        queued: Number(entity.queued ?? 0),
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
   }
 
   /** Merge guarded by the row ETag; returns the new ETag. */

@@ -32,7 +32,7 @@ export function formatHumanSummary(summary: SweepSummary, elapsedMs: number): st
   }
   for (const [folder, count] of [...filesPerFolder].sort()) lines.push(`  folder    ${folder}: ${plural(count, "file")} uploaded`);
   const seconds = elapsedMs / 1000;
-  const rate = seconds > 0 ? ` (${formatBytes(summary.bytes / seconds)}/s)` : "";
+  const rate = seconds > 0 && summary.bytes > 0 ? ` (${formatBytes(summary.bytes / seconds)}/s)` : "";
   lines.push(
     `${plural(summary.uploaded, "file")} uploaded, ${summary.skipped} skipped, ${summary.failed} failed; ` +
       `${formatBytes(summary.bytes)} in ${seconds.toFixed(1)} s${rate}`,

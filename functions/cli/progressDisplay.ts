@@ -20,7 +20,7 @@ function plainProgress(output: Output): SweepObserver & { stop(): void } {
     },
     onFileDone: (outcome: FileOutcome) => {
       if (outcome.status === "skipped" && outcome.chunks === 0 && !outcome.warning) return;
-      const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.chunks} chunks)` : "";
+      const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.chunks} chunk${outcome.chunks === 1 ? "" : "s"})` : "";
       output.write(`${outcome.status.padEnd(9)} ${outcome.blob}${detail}\n`);
     },
     stop: () => undefined,

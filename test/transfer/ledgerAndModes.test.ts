@@ -158,6 +158,19 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
     assert.ok(fixture.log.lines.some((line) => line.includes("overwritten")), fixture.log.lines.join("\n"));
   });
 
+  test("a size/hash mismatch fails the file, except SharePoint's documented rewrite of Office and JPEG files", async () => {
+    const fixture = await fixtureWith({}, { rewriteOnCommit: () => true });
+    await fixture.putBlob("minutes.docx", randomContent(5000));
+    await fixture.putBlob("data.bin", randomContent(5000));
+    const summary = await fixture.engine().sweep();
+    const byBlob = Object.fromEntries(summary.files.map((file) => [file.blob, file]));
+    assert.equal(byBlob["minutes.docx"].status, "uploaded");
+    assert.match(byBlob["minutes.docx"].warning ?? "", /SharePoint rewrites Office and JPEG files/);
+    assert.equal(byBlob["data.bin"].status, "failed");
+    assert.match(byBlob["data.bin"].error ?? "", /does not match the blob: OneDrive stored 5012 bytes, the blob has 5000/);
+    assert.equal((await fixture.engine().services.ledger.get("data.bin"))?.status, "failed");
+  });
+
   test("two engines on one blob at once: only one transfers it", async () => {
     const fixture = await fixtureWith({ CHUNK_SIZE_MB: "1" });
     await fixture.putBlob("contended.bin", randomContent(6 * FRAGMENT));

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chunkSizeBytes, loadEngineSettings, SettingsError } from "../../functions/config/settings";
 import { destinationFor } from "../../functions/transfer/destinationPath";
+import { normaliseEtag } from "../../functions/storage/blobSource";
 
 test("defaults give a working configuration for the local emulators", () => {
   const settings = loadEngineSettings({});
@@ -74,4 +75,10 @@ test("destination paths: prefix cut, DEST_FOLDER prepended, prefix naming one bl
   assert.deepEqual(destinationFor("in/a.txt", "in", ""), { fullPath: "a.txt", folderPath: "", fileName: "a.txt" });
   assert.deepEqual(destinationFor("exports/daily.csv", "exports/daily.csv", "R"), { fullPath: "R/daily.csv", folderPath: "R", fileName: "daily.csv" });
   assert.equal(loadEngineSettings({ DEST_FOLDER: "/Backups/2026/" }).destFolder, "Backups/2026");
+});
+
+test("ETags compare equal whether quoted (properties) or not (listings)", () => {
+  assert.equal(normaliseEtag('"0x8DC0FFEE"'), "0x8DC0FFEE");
+  assert.equal(normaliseEtag("0x8DC0FFEE"), "0x8DC0FFEE");
+  assert.equal(normaliseEtag('W/"0x8DC0FFEE"'), "0x8DC0FFEE");
 });

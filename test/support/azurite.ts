@@ -12,6 +12,8 @@ export interface AzuriteInstance {
   blobPort: number;
   queuePort: number;
   tablePort: number;
+  /** The Azurite child's process id (the bench reads its CPU time from /proc). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startAzurite(options: { inMemory?: boolean } = {}): Promis
     blobPort: ports.Blob!,
     queuePort: ports.Queue!,
     tablePort: ports.Table!,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -1,0 +1,281 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { ensureTestCertificate } from "../support/testCertificate";
+import { startOneDriveEmulator, type OneDriveEmulator } from "../emulators/onedrive";
+import type { BenchMode, ChildResult, EngineArgs, HashArgs, PipeArgs, PutArgs, ReadArgs, SmallLoopArgs } from "./benchProtocol";
+import { seedLargeBlob, seedSmallBlobs } from "./benchSeed";
+import { filesPerSecond, formatFigures, formatMeasurements, mibPerSecond, type Figure, type Measurement } from "./benchReport";
+import { ownCpuMs, processCpuMs } from "./processCpu";
+
+/**
+ * `npm run bench`: the transfer figures of issue 2 on Azurite and the OneDrive emulator. Azurite runs as a child,
+ * the emulator in this process (so this process's CPU while a measurement runs is the emulator's), and every
+ * measurement is a fresh child process running one thing (benchChild.ts).
+ *
+ * Environment knobs, for investigating a figure:
+ *   BENCH_ONLY=big,rss,small,hash   run only these groups (default: all)
+ *   BENCH_CPU_PROF=<dir>            run the children under `node --cpu-prof`, one .cpuprofile per run in <dir>
+ */
+
+const MIB = 1024 * 1024;
+const FRAGMENT_MIB = 10;
+const FRAGMENT_BYTES = FRAGMENT_MIB * MIB;
+const LARGE_BYTES = 1024 * MIB;
+const RSS_BLOB_COUNT = 4;
+const RSS_BLOB_BYTES = 256 * MIB;
+const SMALL_COUNT = 2000;
+const SMALL_BYTES = 8 * 1024;
+const CONCURRENCY = 4;
+const HASH_BYTES = 512 * MIB;
+/** rclone copying such a blob from Azurite to a strict emulator on this kind of machine (issue 2). */
+const RCLONE_MIB_PER_S = 145;
+/** No single measurement may take longer; a stuck one is killed and reported instead of hanging the bench. */
+const CHILD_TIME_LIMIT_MS = 150_000;
+
+const repoRoot = join(__dirname, "..", "..", "..");
+const childScript = join(__dirname, "benchChild.js");
+const groups = new Set((process.env.BENCH_ONLY ?? "big,rss,small,hash").split(",").map((group) => group.trim()));
+const profileDirectory = process.env.BENCH_CPU_PROF;
+
+const runningChildren = new Set<ChildProcess>();
+let tableCounter = 0;
+
+function freshTableName(stem: string): string {
+  tableCounter += 1;
+  return `${stem}${Date.now().toString(36)}${tableCounter}`.replace(/[^a-zA-Z0-9]/g, "");
+}
+
+interface BenchContext {
+  azurite: AzuriteInstance;
+  emulator: OneDriveEmulator;
+  certPath: string;
+  tlsDirectory: string;
+}
+
+function engineEnv(context: BenchContext, container: string, ledgerTable: string, destFolder: string): Record<string, string> {
+  return {
+    SOURCE_STORAGE: context.azurite.connectionString,
+    SOURCE_CONTAINER: container,
+    LEDGER_TABLE: ledgerTable,
+    DEST_FOLDER: destFolder,
+    GRAPH_ENDPOINT: context.emulator.graphEndpoint,
+    GRAPH_ACCESS_TOKEN: context.emulator.accessToken,
+    CHUNK_SIZE_MB: String(FRAGMENT_MIB),
+    TRANSFER_CONCURRENCY: String(CONCURRENCY),
+  };
+}
+
+function runChild(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<{ result?: ChildResult; problem?: string }> {
+  const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${label.replace(/[^\w.-]+/g, "_")}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, childScript, mode, JSON.stringify(args)], {
+    // NODE_EXTRA_CA_CERTS is read only when node starts, so the child trusts the emulator's certificate from birth.
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: context.certPath, TEST_TLS_DIR: context.tlsDirectory },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  runningChildren.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, CHILD_TIME_LIMIT_MS);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      runningChildren.delete(child);
+      resolve({ problem: `could not start: ${error.message}` });
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      runningChildren.delete(child);
+      if (timedOut) return resolve({ problem: `killed after ${CHILD_TIME_LIMIT_MS / 1000} s` });
+      const lastLine = stdout.trim().split("\n").pop() ?? "";
+      if (code !== 0 || !lastLine.startsWith("{")) {
+        return resolve({ problem: `exit ${code ?? signal}: ${stderr.trim().split("\n").slice(0, 3).join(" | ").slice(0, 300)}` });
+      }
+      resolve({ result: JSON.parse(lastLine) as ChildResult });
+    });
+  });
+}
+
+async function measure(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<Measurement> {
+  const requestsBefore = context.emulator.requests.length;
+  const emulatorBefore = ownCpuMs();
+  const azuriteBefore = processCpuMs(context.azurite.pid);
+  const startedAt = performance.now();
+  const { result, problem } = await runChild(context, label, mode, args);
+  const processWallMs = performance.now() - startedAt;
+  const azuriteAfter = processCpuMs(context.azurite.pid);
+  const emulatorCpuMs = ownCpuMs() - emulatorBefore;
+  const newRequests = context.emulator.requests.slice(requestsBefore);
+  const measurement: Measurement = {
+    label,
+    mode,
+    result,
+    problem: problem ?? (result?.failed ? `${result.failed} file(s) failed: ${result.firstError ?? "no message"}` : undefined),
+    processWallMs,
+    emulatorCpuMs,
+    azuriteCpuMs: azuriteBefore === undefined || azuriteAfter === undefined ? undefined : azuriteAfter - azuriteBefore,
+    graphRequests: newRequests.filter((request) => request.origin === "graph").length,
+    uploadRequests: newRequests.filter((request) => request.origin === "upload").length,
+  };
+  // The emulator records every request; a long bench must not keep them all.
+  context.emulator.clearRequests();
+  const wall = result ? `${(result.wallMs / 1000).toFixed(2)} s` : "no result";
+  process.stderr.write(`  ${label}: ${wall}${measurement.problem ? ` (${measurement.problem})` : ""}\n`);
+  return measurement;
+}
+
+function ratio(numerator: number | undefined, denominator: number | undefined): number | undefined {
+  return numerator === undefined || denominator === undefined || denominator === 0 ? undefined : numerator / denominator;
+}
+
+function usable(measurement: Measurement | undefined): Measurement | undefined {
+  return measurement?.result && !measurement.problem ? measurement : undefined;
+}
+
+function buildFigures(runs: Record<string, Measurement>): Figure[] {
+  const figures: Figure[] = [];
+  const engine = usable(runs.engine1g);
+  const pipe = usable(runs.pipe1g);
+  if (groups.has("big")) {
+    const engineRate = mibPerSecond(engine);
+    figures.push({ name: "1 GiB end to end (engine)", value: engineRate, unit: "MiB/s", target: `>= ${RCLONE_MIB_PER_S} (rclone)`, pass: engineRate === undefined ? undefined : engineRate >= RCLONE_MIB_PER_S });
+    figures.push({ name: "1 GiB read alone (10 MiB ranges)", value: mibPerSecond(usable(runs.read1g)), unit: "MiB/s" });
+    figures.push({ name: "1 GiB PUT alone (10 MiB fragments)", value: mibPerSecond(usable(runs.put1g)), unit: "MiB/s" });
+    figures.push({ name: "1 GiB minimal pipe", value: mibPerSecond(pipe), unit: "MiB/s", note: `rclone reference ${RCLONE_MIB_PER_S} MiB/s` });
+    const wallRatio = ratio(engine?.result?.wallMs, pipe?.result?.wallMs);
+    figures.push({ name: "end to end / minimal pipe wall time", value: wallRatio, unit: "x", target: "<= 1.0", pass: wallRatio === undefined ? undefined : wallRatio <= 1.0 });
+    figures.push({ name: "engine peak RSS, 1 file", value: engine?.result ? engine.result.maxRssKiB / 1024 : undefined, unit: "MB" });
+  }
+  if (groups.has("rss")) {
+    const rss = usable(runs.engine4x256);
+    const peak = rss?.result ? rss.result.maxRssKiB / 1024 : undefined;
+    figures.push({ name: "engine peak RSS, 4 x 256 MiB at once", value: peak, unit: "MB", target: "<= 200", pass: peak === undefined ? undefined : peak <= 200 });
+    figures.push({ name: "4 x 256 MiB end to end (engine)", value: mibPerSecond(rss), unit: "MiB/s" });
+  }
+  if (groups.has("small")) {
+    const engineFiles = filesPerSecond(usable(runs.engineSmall));
+    const loopFiles = filesPerSecond(usable(runs.loopSmall));
+    figures.push({ name: "2,000 x 8 KiB: engine", value: engineFiles, unit: "files/s" });
+    figures.push({ name: "2,000 x 8 KiB: minimal read-then-PUT loop", value: loopFiles, unit: "files/s" });
+    const filesRatio = ratio(engineFiles, loopFiles);
+    figures.push({ name: "2,000 x 8 KiB: engine / loop", value: filesRatio, unit: "x", target: ">= 0.8", pass: filesRatio === undefined ? undefined : filesRatio >= 0.8 });
+    const done = usable(runs.engineDone);
+    const doneRequests = done ? done.graphRequests + done.uploadRequests : undefined;
+    const skippedAll = done?.result?.skipped === SMALL_COUNT;
+    figures.push({ name: "sweep over 2,000 done: Graph requests", value: doneRequests, unit: "", target: "0", pass: doneRequests === undefined ? undefined : doneRequests === 0 && skippedAll, note: done?.result ? `skipped ${done.result.skipped}` : "" });
+    const doneSeconds = done?.result ? done.result.wallMs / 1000 : undefined;
+    figures.push({ name: "sweep over 2,000 done: time", value: doneSeconds, unit: "s", target: "<= 2", pass: doneSeconds === undefined ? undefined : doneSeconds <= 2, note: done ? `process incl. node start ${(done.processWallMs / 1000).toFixed(2)} s` : "" });
+  }
+  if (groups.has("hash")) {
+    const hash = usable(runs.hash);
+    const gbPerSecond = hash?.result ? hash.result.bytes / 1e9 / (hash.result.wallMs / 1000) : undefined;
+    figures.push({ name: "QuickXorHash, 512 MiB in 10 MiB updates", value: gbPerSecond, unit: "GB/s" });
+  }
+  return figures;
+}
+
+async function runMeasurements(context: BenchContext, blobService: BlobServiceClient): Promise<Record<string, Measurement>> {
+  const runs: Record<string, Measurement> = {};
+  const { connectionString } = context.azurite;
+  const { graphEndpoint, accessToken } = context.emulator;
+
+  if (groups.has("big")) {
+    const container = blobService.getContainerClient("benchlarge");
+    await container.create();
+    process.stderr.write("seeding a 1 GiB blob...\n");
+    await seedLargeBlob(container, "large.bin", LARGE_BYTES);
+    const blobArgs = { connectionString, container: container.containerName, blob: "large.bin", fragmentBytes: FRAGMENT_BYTES };
+    runs.read1g = await measure(context, "read 1 GiB", "read", blobArgs satisfies ReadArgs);
+    runs.put1g = await measure(context, "PUT 1 GiB", "put", { graphEndpoint, accessToken, name: "put-alone.bin", fragmentBytes: FRAGMENT_BYTES, totalBytes: LARGE_BYTES } satisfies PutArgs);
+    runs.pipe1g = await measure(context, "minimal pipe 1 GiB", "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "minimal-pipe.bin" } satisfies PipeArgs);
+    runs.engine1g = await measure(context, "engine 1 GiB", "engine", { env: engineEnv(context, container.containerName, freshTableName("benchlarge"), "engine-large") } satisfies EngineArgs);
+    await container.delete();
+  }
+  if (groups.has("rss")) {
+    const container = blobService.getContainerClient("benchfour");
+    await container.create();
+    process.stderr.write(`seeding ${RSS_BLOB_COUNT} blobs of 256 MiB...\n`);
+    for (let index = 0; index < RSS_BLOB_COUNT; index++) await seedLargeBlob(container, `quarter-${index}.bin`, RSS_BLOB_BYTES);
+    runs.engine4x256 = await measure(context, "engine 4 x 256 MiB", "engine", { env: engineEnv(context, container.containerName, freshTableName("benchfour"), "engine-four") } satisfies EngineArgs);
+    await container.delete();
+  }
+  if (groups.has("small")) {
+    const container = blobService.getContainerClient("benchsmall");
+    await container.create();
+    process.stderr.write(`seeding ${SMALL_COUNT} blobs of 8 KiB...\n`);
+    await seedSmallBlobs(container, SMALL_COUNT, SMALL_BYTES);
+    runs.loopSmall = await measure(context, "minimal loop 2,000 x 8 KiB", "smallLoop", { connectionString, container: container.containerName, graphEndpoint, accessToken, folder: "minimal-loop", concurrency: CONCURRENCY } satisfies SmallLoopArgs);
+    const env = engineEnv(context, container.containerName, freshTableName("benchsmall"), "engine-small");
+    runs.engineSmall = await measure(context, "engine 2,000 x 8 KiB", "engine", { env } satisfies EngineArgs);
+    runs.engineDone = await measure(context, "engine sweep, 2,000 done", "engine", { env } satisfies EngineArgs);
+  }
+  if (groups.has("hash")) {
+    runs.hash = await measure(context, "QuickXorHash 512 MiB", "hash", { totalBytes: HASH_BYTES, updateBytes: FRAGMENT_BYTES } satisfies HashArgs);
+  }
+  return runs;
+}
+
+function killChildren(): void {
+  for (const child of runningChildren) child.kill("SIGKILL");
+}
+
+async function main(): Promise<void> {
+  const benchStartedAt = performance.now();
+  const certificate = await ensureTestCertificate();
+  const tlsDirectory = join(certificate.certPath, "..");
+  process.env.TEST_TLS_DIR ??= tlsDirectory;
+  if (profileDirectory) mkdirSync(profileDirectory, { recursive: true });
+
+  process.stderr.write("starting Azurite and the OneDrive emulator...\n");
+  const azurite = await startAzurite();
+  let emulator: OneDriveEmulator | undefined;
+  const stopAll = async () => {
+    killChildren();
+    await emulator?.close().catch(() => undefined);
+    await azurite.stop().catch(() => undefined);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    emulator = await startOneDriveEmulator({ storeContent: false });
+    const context: BenchContext = { azurite, emulator, certPath: certificate.certPath, tlsDirectory };
+    const runs = await runMeasurements(context, BlobServiceClient.fromConnectionString(azurite.connectionString));
+    const figures = buildFigures(runs);
+    const measurements = Object.values(runs);
+    const totalSeconds = (performance.now() - benchStartedAt) / 1000;
+
+    process.stdout.write(`\nonedrive-connector transfer bench (${cpus().length} cores, node ${process.version}, fragments ${FRAGMENT_MIB} MiB, concurrency ${CONCURRENCY})\n\n`);
+    process.stdout.write(`${formatFigures(figures)}\n\n`);
+    process.stdout.write("CPU seconds by process (child: measured work only; emulator = this process, Azurite = its child, both over the child's lifetime)\n\n");
+    process.stdout.write(`${formatMeasurements(measurements)}\n\n`);
+    process.stdout.write(`bench took ${totalSeconds.toFixed(0)} s\n`);
+
+    const artifacts = join(repoRoot, "test-artifacts");
+    mkdirSync(artifacts, { recursive: true });
+    const report = { finishedAt: new Date().toISOString(), node: process.version, cores: cpus().length, fragmentMiB: FRAGMENT_MIB, concurrency: CONCURRENCY, totalSeconds, figures, measurements };
+    writeFileSync(join(artifacts, "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`results written to test-artifacts/bench.json\n`);
+    if (measurements.some((measurement) => measurement.problem)) process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  killChildren();
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -34,12 +34,7 @@ export function isRunningInAzure(reader: SettingsReader): boolean {
 function redirectUri(reader: SettingsReader): string {
   if (reader.raw("REDIRECT_URI") !== undefined) {
     // http is allowed only for the loopback host, which the identity platform itself permits for redirect URIs.
-    const value = reader.url("REDIRECT_URI", { allowHttp: true });
-    const parsed = safeUrl(value);
-    if (parsed?.protocol === "http:" && parsed.hostname !== "localhost" && parsed.hostname !== "127.0.0.1") {
-      reader.problem("REDIRECT_URI", `is "${value}", an http URL for a host other than localhost`, "use the https:// URL of the callback function");
-    }
-    return value;
+    return reader.url("REDIRECT_URI", { allowLoopbackHttp: true });
   }
   const hostname = reader.raw("WEBSITE_HOSTNAME");
   if (!hostname) {

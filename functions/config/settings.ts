@@ -74,12 +74,14 @@ export class SettingsReader {
     return min;
   }
 
-  url(name: string, options: { allowHttp?: boolean } = {}): string {
+  /** https only; `allowLoopbackHttp` also admits http:// on this machine (local emulators: nothing leaves the host). */
+  url(name: string, options: { allowLoopbackHttp?: boolean } = {}): string {
     const text = this.string(name);
     try {
       const parsed = new URL(text);
-      if (parsed.protocol === "https:" || (options.allowHttp && parsed.protocol === "http:")) return text.replace(/\/+$/, "");
-      this.problem(name, `is "${text}", which is not an https URL`, "use an https:// URL");
+      const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
+      if (parsed.protocol === "https:" || (options.allowLoopbackHttp && loopback && parsed.protocol === "http:")) return text.replace(/\/+$/, "");
+      this.problem(name, `is "${text}", which is not an https URL`, "use an https:// URL (http:// only for localhost)");
     } catch {
       this.problem(name, `is "${text}", which is not a URL`, "use an absolute https:// URL");
     }
@@ -136,7 +138,7 @@ function normaliseFolder(path: string): string {
 }
 
 export function readEngineSettings(reader: SettingsReader): EngineSettings {
-  const graphEndpoint = reader.url("GRAPH_ENDPOINT");
+  const graphEndpoint = reader.url("GRAPH_ENDPOINT", { allowLoopbackHttp: true });
   const ledgerTable = reader.string("LEDGER_TABLE");
   if (!TABLE_NAME.test(ledgerTable)) {
     reader.problem("LEDGER_TABLE", `is "${ledgerTable}", not a valid table name`, "use 3-63 letters and digits, starting with a letter");

@@ -31,6 +31,8 @@ export class TransferEngine {
   constructor(readonly settings: EngineSettings, dependencies: EngineDependencies) {
     const storage = dependencies.storage ?? createStorageClients(settings.storage);
     // One clock and one sleep for every wait the engine makes, so tests record delays instead of waiting them out.
+    // Settings admit http:// only for a loopback Graph endpoint (a local emulator); its upload URLs may be http too.
+    const allowInsecureConnection = settings.graphBaseUrl.startsWith("http://");
     const retry = {
       ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
       ...(dependencies.now ? { now: dependencies.now } : {}),
@@ -40,8 +42,8 @@ export class TransferEngine {
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
-      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry }),
-      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry }),
+      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
+      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
       workerId: dependencies.workerId ?? newWorkerId(),
       now: dependencies.now ?? Date.now,
       sleep: dependencies.sleep ?? defaultSleep,

@@ -82,3 +82,9 @@ test("ETags compare equal whether quoted (properties) or not (listings)", () => 
   assert.equal(normaliseEtag("0x8DC0FFEE"), "0x8DC0FFEE");
   assert.equal(normaliseEtag('W/"0x8DC0FFEE"'), "0x8DC0FFEE");
 });
+
+test("GRAPH_ENDPOINT must be https, except http on this machine for a local emulator", () => {
+  assert.equal(loadEngineSettings({ GRAPH_ENDPOINT: "http://127.0.0.1:8080/" }).graphBaseUrl, "http://127.0.0.1:8080/v1.0");
+  assert.equal(loadEngineSettings({ GRAPH_ENDPOINT: "https://graph.microsoft.us" }).graphBaseUrl, "https://graph.microsoft.us/v1.0");
+  assert.throws(() => loadEngineSettings({ GRAPH_ENDPOINT: "http://graph.example.com" }), /GRAPH_ENDPOINT is "http:\/\/graph.example.com", which is not an https URL/);
+});

@@ -113,6 +113,25 @@ const modes: Record<BenchMode, (args: never) => Promise<Work>> = {
   hash: runHash,
 };
 
+const MEMORY_SAMPLE_MS = 50;
+
+/** Samples process.memoryUsage() while the work runs and keeps each component's highest value. */
+function sampleMemory(): () => NonNullable<ChildResult["peakMemoryMiB"]> {
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const usage = process.memoryUsage();
+    for (const key of Object.keys(peak) as (keyof typeof peak)[]) peak[key] = Math.max(peak[key], usage[key]);
+  };
+  const timer = setInterval(sample, MEMORY_SAMPLE_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    sample();
+    const inMiB = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
+    return { rss: inMiB(peak.rss), heapUsed: inMiB(peak.heapUsed), heapTotal: inMiB(peak.heapTotal), external: inMiB(peak.external), arrayBuffers: inMiB(peak.arrayBuffers) };
+  };
+}
+
 async function main(): Promise<void> {
   const [mode, argsJson] = process.argv.slice(2);
   const run = modes[mode as BenchMode];
@@ -122,15 +141,18 @@ async function main(): Promise<void> {
   const args = JSON.parse(argsJson) as never;
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
+  const memoryPeaks = sampleMemory();
   const work = await run(args);
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuBefore);
+  const peakMemoryMiB = memoryPeaks();
   const result: ChildResult = {
     ...work,
     wallMs: Math.round(wallMs * 10) / 10,
     cpuUserMs: Math.round(cpu.user / 1000),
     cpuSystemMs: Math.round(cpu.system / 1000),
     maxRssKiB: process.resourceUsage().maxRSS,
+    peakMemoryMiB,
   };
   // Exit once the line is out: an idle keep-alive socket or SDK timer must not hold the measurement open.
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

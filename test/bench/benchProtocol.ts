@@ -8,6 +8,8 @@ export interface ChildResult {
   cpuUserMs: number;
   cpuSystemMs: number;
   maxRssKiB: number;
+  /** Highest values process.memoryUsage() showed, sampled every 50 ms, in MiB: where the peak RSS comes from. */
+  peakMemoryMiB?: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   bytes: number;
   files: number;
   /** Engine runs: the sweep's counts, so a run with failures is not read as a throughput figure. */

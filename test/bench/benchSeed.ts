@@ -27,7 +27,7 @@ export async function seedLargeBlob(container: ContainerClient, name: string, to
     const block = Buffer.allocUnsafe(length);
     pattern.copy(block, 0, 0, length);
     block.writeUInt32LE(index, 0);
-    block.writeUInt32LE(index ^ 0x9e3779b9, length - 4);
+    block.writeUInt32LE((index ^ 0x9e3779b9) >>> 0, length - 4);
     await blob.stageBlock(blockIds[index], block, length);
   });
   await blob.commitBlockList(blockIds);

@@ -26,7 +26,9 @@ import { ownCpuMs, processCpuMs } from "./processCpu";
 
 const MIB = 1024 * 1024;
 const FRAGMENT_MIB = Number(process.env.BENCH_FRAGMENT_MIB ?? 10);
-const FRAGMENT_BYTES = FRAGMENT_MIB * MIB;
+if (!Number.isInteger(FRAGMENT_MIB) || FRAGMENT_MIB < 1 || FRAGMENT_MIB > 60) throw new Error("BENCH_FRAGMENT_MIB must be an integer from 1 to 60");
+/** Rounded down to a multiple of 320 KiB exactly as the engine rounds CHUNK_SIZE_MB, so every run sends the same fragments. */
+const FRAGMENT_BYTES = Math.floor((FRAGMENT_MIB * MIB) / 327_680) * 327_680;
 const LARGE_BYTES = 1024 * MIB;
 const RSS_BLOB_COUNT = 4;
 const RSS_BLOB_BYTES = 256 * MIB;

@@ -4,6 +4,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { chunkSizeBytes } from "../../functions/config/settings";
 import { startAzurite, type AzuriteInstance } from "../support/azurite";
 import { ensureTestCertificate } from "../support/testCertificate";
 import { startOneDriveEmulator, type OneDriveEmulator } from "../emulators/onedrive";
@@ -27,8 +28,8 @@ import { ownCpuMs, processCpuMs } from "./processCpu";
 const MIB = 1024 * 1024;
 const FRAGMENT_MIB = Number(process.env.BENCH_FRAGMENT_MIB ?? 10);
 if (!Number.isInteger(FRAGMENT_MIB) || FRAGMENT_MIB < 1 || FRAGMENT_MIB > 60) throw new Error("BENCH_FRAGMENT_MIB must be an integer from 1 to 60");
-/** Rounded down to a multiple of 320 KiB exactly as the engine rounds CHUNK_SIZE_MB, so every run sends the same fragments. */
-const FRAGMENT_BYTES = Math.floor((FRAGMENT_MIB * MIB) / 327_680) * 327_680;
+/** The engine's own rounding of CHUNK_SIZE_MB, so the minimal runs send the very fragments the engine sends. */
+const FRAGMENT_BYTES = chunkSizeBytes(FRAGMENT_MIB);
 const LARGE_BYTES = 1024 * MIB;
 const RSS_BLOB_COUNT = 4;
 const RSS_BLOB_BYTES = 256 * MIB;

@@ -5,7 +5,9 @@ import {
   type HttpClient,
   type Pipeline,
   type PipelineResponse,
+  type RequestBodyType,
 } from "@azure/core-rest-pipeline";
+import { Readable } from "node:stream";
 import { GraphError, redactUploadUrl } from "./graphError";
 import type { DriveItem, UploadSessionStatusBody } from "./graphTypes";
 import {
@@ -97,21 +99,22 @@ export class UploadSessionClient {
    * 202 → accepted with the server's nextExpectedRanges; 200/201 → the finished driveItem (201 = created).
    * Throws GraphError for an error status and GraphNetworkError when no answer came.
    */
-  async putFragment(uploadUrl: string, firstByte: number, bytes: Uint8Array, totalSize: number, options: PutFragmentOptions = {}): Promise<FragmentResult> {
-    const lastByte = firstByte + bytes.length - 1;
+  async putFragment(uploadUrl: string, firstByte: number, bytes: Uint8Array | readonly Uint8Array[], totalSize: number, options: PutFragmentOptions = {}): Promise<FragmentResult> {
+    const length = fragmentLength(bytes);
+    const lastByte = firstByte + length - 1;
     if (!Number.isSafeInteger(firstByte) || firstByte < 0) throw new RangeError(`firstByte must be a non-negative integer, got ${firstByte}`);
     if (!Number.isSafeInteger(totalSize) || totalSize <= 0) throw new RangeError(`totalSize must be a positive integer, got ${totalSize}`);
-    if (bytes.length === 0) throw new RangeError("a fragment needs at least one byte (empty files go through a simple upload)");
+    if (length === 0) throw new RangeError("a fragment needs at least one byte (empty files go through a simple upload)");
     if (lastByte >= totalSize) throw new RangeError(`fragment bytes ${firstByte}-${lastByte} run past the end of a ${totalSize}-byte file`);
 
     const headers = createHttpHeaders({
       "Content-Range": `bytes ${firstByte}-${lastByte}/${totalSize}`,
-      "Content-Length": String(bytes.length),
+      "Content-Length": String(length),
       "Content-Type": "application/octet-stream",
     });
     const response = await this.send(this.fragmentPipeline, "PUT", uploadUrl, {
       headers,
-      body: bytes,
+      body: fragmentBody(bytes),
       timeoutMs: options.timeoutMs ?? this.fragmentTimeoutMs,
       abortSignal: options.abortSignal,
     });
@@ -148,7 +151,7 @@ export class UploadSessionClient {
     pipeline: Pipeline,
     method: "PUT" | "GET" | "DELETE",
     uploadUrl: string,
-    request: { headers: ReturnType<typeof createHttpHeaders>; body?: Uint8Array; timeoutMs?: number; abortSignal?: AbortSignal },
+    request: { headers: ReturnType<typeof createHttpHeaders>; body?: RequestBodyType; timeoutMs?: number; abortSignal?: AbortSignal },
   ): Promise<PipelineResponse> {
     const protocol = safeProtocol(uploadUrl);
     if (protocol !== "https:" && !(protocol === "http:" && this.allowInsecureConnection)) {
@@ -178,6 +181,23 @@ export class UploadSessionClient {
       retryAfterMs: parseRetryAfterMs(response.headers, this.now()),
     });
   }
+}
+
+function fragmentLength(bytes: Uint8Array | readonly Uint8Array[]): number {
+  if (bytes instanceof Uint8Array) return bytes.length;
+  let length = 0;
+  for (const chunk of bytes) length += chunk.length;
+  return length;
+}
+
+/**
+ * A fragment held as the chunks it was downloaded in goes out as a stream of those same chunks: no copy into one
+ * buffer, and the socket's backpressure keeps TLS from encrypting the whole fragment into memory at once. A
+ * factory, so the body could be replayed.
+ */
+function fragmentBody(bytes: Uint8Array | readonly Uint8Array[]): RequestBodyType {
+  if (bytes instanceof Uint8Array) return bytes;
+  return () => Readable.from(bytes, { objectMode: false });
 }
 
 /**

@@ -191,13 +191,24 @@ function fragmentLength(bytes: Uint8Array | readonly Uint8Array[]): number {
 }
 
 /**
- * A fragment held as the chunks it was downloaded in goes out as a stream of those same chunks: no copy into one
- * buffer, and the socket's backpressure keeps TLS from encrypting the whole fragment into memory at once. A
- * factory, so the body could be replayed.
+ * A fragment goes out in ~1 MiB slices of the caller's buffer (views, no copy) through a stream, so the socket's
+ * backpressure paces TLS: handed over whole, a 10 MiB fragment is encrypted into native memory at once, per file in
+ * flight. A factory, so the body could be replayed. Chunk lists (one fragment in several buffers) go out the same way.
  */
+const WRITE_SLICE_BYTES = 1024 * 1024;
+
 function fragmentBody(bytes: Uint8Array | readonly Uint8Array[]): RequestBodyType {
-  if (bytes instanceof Uint8Array) return bytes;
-  return () => Readable.from(bytes, { objectMode: false });
+  if (bytes instanceof Uint8Array && bytes.length <= WRITE_SLICE_BYTES) return bytes;
+  const buffers = bytes instanceof Uint8Array ? [bytes] : bytes;
+  return () => Readable.from(slices(buffers), { objectMode: false });
+}
+
+function* slices(buffers: readonly Uint8Array[]): Generator<Buffer> {
+  for (const buffer of buffers) {
+    for (let start = 0; start < buffer.length; start += WRITE_SLICE_BYTES) {
+      yield Buffer.from(buffer.buffer, buffer.byteOffset + start, Math.min(WRITE_SLICE_BYTES, buffer.length - start));
+    }
+  }
 }
 
 /**

@@ -6,13 +6,6 @@ export function normaliseEtag(etag: string | undefined): string {
   return (etag ?? "").replace(/^W\//, "").replace(/^"|"$/g, "");
 }
 
-/** A byte range of a blob, held as the chunks it arrived in. */
-export interface BlobFragment {
-  offset: number;
-  length: number;
-  chunks: Buffer[];
-}
-
 export interface SourceBlob {
   name: string;
   /** Normalised (unquoted). */
@@ -77,13 +70,10 @@ export class BlobSource {
     }
   }
 
-  /**
-   * Bytes [offset, offset+count) of the blob as the chunks the download delivered them in: kept as they are (no
-   * copy into one buffer) and sent on the same way. Throws BlobChangedError when the pinned ETag is no longer current.
-   */
-  async readFragment(blob: Pick<SourceBlob, "name" | "etag">, offset: number, count: number, abortSignal?: AbortSignal): Promise<BlobFragment> {
-    const fragment: BlobFragment = { offset, length: count, chunks: [] };
-    if (count === 0) return fragment;
+  /** Fills `target[0..count)` with bytes [offset, offset+count) of the blob, or throws BlobChangedError. */
+  async readRange(blob: Pick<SourceBlob, "name" | "etag">, offset: number, count: number, target: Buffer, abortSignal?: AbortSignal): Promise<Buffer> {
+    const view = target.subarray(0, count);
+    if (count === 0) return view;
     try {
       const response = await this.container.getBlobClient(blob.name).download(offset, count, {
         conditions: { ifMatch: `"${blob.etag}"` },
@@ -91,16 +81,16 @@ export class BlobSource {
       });
       const stream = response.readableStreamBody;
       if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
-      let received = 0;
+      let filled = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        received += chunk.length;
-        if (received > count) throw new Error(`Blob "${blob.name}" returned more bytes than the requested range`);
-        fragment.chunks.push(chunk);
+        if (filled + chunk.length > count) throw new Error(`Blob "${blob.name}" returned more bytes than the requested range`);
+        chunk.copy(view, filled);
+        filled += chunk.length;
       }
-      if (received !== count) {
-        throw new Error(`Blob "${blob.name}" returned ${received} bytes for a ${count}-byte range at offset ${offset}`);
+      if (filled !== count) {
+        throw new Error(`Blob "${blob.name}" returned ${filled} bytes for a ${count}-byte range at offset ${offset}`);
       }
-      return fragment;
+      return view;
     } catch (error) {
       const status = statusOf(error);
       if (status === 412 || status === 404) throw new BlobChangedError(blob.name, blob.etag, error);

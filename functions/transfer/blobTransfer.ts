@@ -9,7 +9,7 @@ import { BlobChangedError, BlobNotFoundError, type BlobSource, type SourceBlob }
 import { ClaimLostError, type ClaimedRow, type Ledger, type LedgerChanges, type LedgerRecord } from "../storage/ledger";
 import { applyAfterTransfer } from "./afterTransfer";
 import { destinationFor, type Destination } from "./destinationPath";
-import { FragmentReader, hashFragment } from "./fragmentReader";
+import { FragmentReader } from "./fragmentReader";
 import { PermanentUploadError, uploadThroughSession } from "./sessionUpload";
 import { verifyStoredItem } from "./verification";
 
@@ -253,12 +253,11 @@ async function catchUpHash(services: TransferServices, blob: SourceBlob, hasher:
   const reader = new FragmentReader(services.source, blob, services.settings.chunkSizeBytes);
   let offset = hasher.hashedLength;
   while (offset < upTo) {
-    const fragment = await reader.read(offset);
-    offset += fragment.length;
+    const bytes = await reader.read(offset);
+    const usable = bytes.subarray(0, Math.min(bytes.length, upTo - offset));
+    hasher.updateAt(offset, usable);
+    offset += usable.length;
     if (offset < upTo) reader.readAhead(offset);
-    hashFragment(fragment, (at, bytes) => {
-      if (at < upTo) hasher.updateAt(at, bytes.subarray(0, upTo - at));
-    });
   }
   await reader.settle();
 }

@@ -1,12 +1,19 @@
-import type { BlobFragment, BlobSource, SourceBlob } from "../storage/blobSource";
+import type { BlobSource, SourceBlob } from "../storage/blobSource";
+
+interface PendingRead {
+  offset: number;
+  length: number;
+  bytes: Promise<Buffer>;
+}
 
 /**
- * Reads a blob fragment by fragment, one fragment ahead: while fragment N is being PUT, fragment N+1 is being read.
- * At most two fragments are held per file whatever its size: the one being sent and the one read ahead.
+ * Reads a blob fragment by fragment into two reusable buffers, one fragment ahead: while fragment N is being
+ * PUT from one buffer, fragment N+1 is read into the other. Memory per file is two fragments whatever its size.
  */
 export class FragmentReader {
-  private ahead?: Promise<BlobFragment>;
-  private aheadOffset = -1;
+  private readonly buffers: Buffer[] = [];
+  private nextBuffer = 0;
+  private ahead?: PendingRead;
 
   constructor(
     private readonly source: BlobSource,
@@ -19,37 +26,34 @@ export class FragmentReader {
   }
 
   /** Bytes [offset, offset + fragmentLength(offset)), from the read-ahead when it matches. */
-  async read(offset: number): Promise<BlobFragment> {
+  async read(offset: number): Promise<Buffer> {
     const ahead = this.ahead;
-    const aheadOffset = this.aheadOffset;
     this.ahead = undefined;
-    if (ahead && aheadOffset === offset) return ahead;
-    // The server asked for another offset (a partial store, a resend): drop the read-ahead, but let it finish so no
-    // download outlives its use and memory stays at two fragments.
-    if (ahead) await ahead.catch(() => undefined);
-    return this.source.readFragment(this.blob, offset, this.fragmentLength(offset));
+    if (ahead && ahead.offset === offset) return ahead.bytes;
+    // The server asked for another offset (a partial store, a resend): drop the read-ahead, but let it finish
+    // before its buffer is handed out again.
+    if (ahead) await ahead.bytes.catch(() => undefined);
+    return this.startRead(offset).bytes;
   }
 
-  /** Starts reading the fragment at `offset` while the caller uploads the current one. */
+  /** Starts reading the fragment after `offset` while the caller uploads the current one. */
   readAhead(offset: number): void {
     if (offset >= this.blob.size || this.ahead) return;
-    this.aheadOffset = offset;
-    this.ahead = this.source.readFragment(this.blob, offset, this.fragmentLength(offset));
-    this.ahead.catch(() => undefined); // surfaced when read() awaits it
+    this.ahead = this.startRead(offset);
+    this.ahead.bytes.catch(() => undefined); // surfaced when read() awaits it
   }
 
   /** Waits for any read still in flight, so no download outlives the transfer. */
   async settle(): Promise<void> {
-    await this.ahead?.catch(() => undefined);
+    await this.ahead?.bytes.catch(() => undefined);
     this.ahead = undefined;
   }
-}
 
-/** Feeds a fragment's chunks to a hash indexed by absolute offset. */
-export function hashFragment(fragment: BlobFragment, updateAt: (offset: number, bytes: Uint8Array) => void): void {
-  let offset = fragment.offset;
-  for (const chunk of fragment.chunks) {
-    updateAt(offset, chunk);
-    offset += chunk.length;
+  private startRead(offset: number): PendingRead {
+    const length = this.fragmentLength(offset);
+    const index = this.nextBuffer;
+    this.nextBuffer = 1 - this.nextBuffer;
+    this.buffers[index] ??= Buffer.allocUnsafe(Math.min(this.fragmentSize, this.blob.size));
+    return { offset, length, bytes: this.source.readRange(this.blob, offset, length, this.buffers[index]) };
   }
 }

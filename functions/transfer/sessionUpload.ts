@@ -4,7 +4,7 @@ import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { retryDelayMs } from "../onedrive/retryPolicy";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
-import { hashFragment, type FragmentReader } from "./fragmentReader";
+import type { FragmentReader } from "./fragmentReader";
 
 /** Consecutive failed attempts without the server confirming a byte, before the file is given up. */
 const MAX_ATTEMPTS_WITHOUT_PROGRESS = 8;
@@ -64,12 +64,12 @@ export async function uploadThroughSession(input: SessionUploadInput): Promise<S
     if (input.deadline !== undefined && input.now() >= input.deadline) {
       return { kind: "outOfTime", confirmedBytes: offset, fragments };
     }
-    const fragment = await reader.read(offset);
-    const fragmentEnd = offset + fragment.length;
+    const bytes = await reader.read(offset);
+    const fragmentEnd = offset + bytes.length;
     reader.readAhead(fragmentEnd);
-    hashFragment(fragment, (at, bytes) => hasher.updateAt(at, bytes));
+    hasher.updateAt(offset, bytes);
     try {
-      const result = await uploads.putFragment(uploadUrl, offset, fragment.chunks, blob.size);
+      const result = await uploads.putFragment(uploadUrl, offset, bytes, blob.size);
       fragments += 1;
       if (result.kind === "completed") return { kind: "completed", item: result.item, fragments };
       const serverOffset = nextExpectedOffset(result.nextExpectedRanges) ?? fragmentEnd;

@@ -82,6 +82,9 @@ function toEntityFields(changes: LedgerChanges): Record<string, unknown> {
   return fields;
 }
 
+/** The table row ETag each record was read with, kept beside it (not in it, so it is never written back). */
+const rowEtags = new WeakMap<LedgerRecord, string>();
+
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerRecord {
   const record: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(entity)) {
@@ -94,6 +97,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerR
   typed.attempts = Number(typed.attempts ?? 0);
   typed.size = Number(typed.size ?? 0);
   if (typed.hashedBytes !== undefined) typed.hashedBytes = Number(typed.hashedBytes);
+  if (entity.etag) rowEtags.set(typed, entity.etag);
   return typed;
 }
 
@@ -101,6 +105,11 @@ export interface ClaimOptions {
   owner: string;
   leaseMs: number;
   now?: () => number;
+  /**
+   * The row as a bulk read just returned it (null: no row), to claim without reading it again; a stale one only
+   * costs the ETag-guarded write a retry.
+   */
+  known?: LedgerRecord | null;
 }
 
 /**
@@ -115,7 +124,7 @@ export class ClaimedRow {
     private readonly ledger: Ledger,
     public record: LedgerRecord,
     private rowEtag: string,
-    private readonly options: Required<ClaimOptions>,
+    private readonly options: Required<Omit<ClaimOptions, "known">>,
   ) {}
 
   get owner(): string {
@@ -213,7 +222,8 @@ export class Ledger {
    */
   async claim(blobName: string, initial: Omit<LedgerRecord, "blobName">, options: ClaimOptions): Promise<ClaimedRow | undefined> {
     await this.ensureTable();
-    const resolved: Required<ClaimOptions> = { now: Date.now, ...options };
+    const { known, ...rest } = options;
+    const resolved: Required<Omit<ClaimOptions, "known">> = { now: Date.now, ...rest };
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const now = resolved.now();
       const claimFields: LedgerChanges = {
@@ -221,7 +231,7 @@ export class Ledger {
         claimExpiresAt: new Date(now + resolved.leaseMs).toISOString(),
         updatedAt: new Date(now).toISOString(),
       };
-      const existing = await this.getEntity(blobName);
+      const existing = attempt === 0 && known !== undefined && (known === null || rowEtags.has(known)) ? knownRow(known) : await this.getRow(blobName);
       if (!existing) {
         const record: LedgerRecord = { blobName, ...initial, ...claimFields };
         try {
@@ -232,7 +242,7 @@ export class Ledger {
           throw error;
         }
       }
-      const record = fromEntity(existing);
+      const { record } = existing;
       const heldByOther = record.claimOwner && record.claimOwner !== resolved.owner && Date.parse(record.claimExpiresAt ?? "") > now;
       if (heldByOther) return undefined;
       try {
@@ -298,6 +308,11 @@ export class Ledger {
     }
   }
 
+  private async getRow(blobName: string): Promise<{ record: LedgerRecord; etag: string } | undefined> {
+    const entity = await this.getEntity(blobName);
+    return entity ? { record: fromEntity(entity), etag: entity.etag } : undefined;
+  }
+
   private async getEntity(blobName: string): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
     await this.ensureTable();
     try {
@@ -307,6 +322,10 @@ export class Ledger {
       throw error;
     }
   }
+}
+
+function knownRow(known: LedgerRecord | null): { record: LedgerRecord; etag: string } | undefined {
+  return known === null ? undefined : { record: known, etag: rowEtags.get(known) ?? "*" };
 }
 
 export function newWorkerId(): string {

@@ -103,7 +103,7 @@ export async function transferBlob(services: TransferServices, blobName: string,
   const claimed = await ledger.claim(
     blobName,
     { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath: destination.fullPath, confirmedBytes: 0, fragments: 0, attempts: 0 },
-    { owner: services.workerId, leaseMs: CLAIM_LEASE_MS, now: services.now },
+    { owner: services.workerId, leaseMs: CLAIM_LEASE_MS, now: services.now, known: options.knownRecord },
   );
   if (!claimed) return { ...base, status: "busy", bytes: 0, chunks: 0 };
   if (claimed.record.status === "done" && claimed.record.blobEtag === blob.etag) {
@@ -175,7 +175,7 @@ async function transferVersion(
     const parentId = await graph.ensureFolderPath(destination.folderPath);
     const created = await graph.uploadSmallFile(parentId, destination.fileName, new Uint8Array(0), { conflictBehavior: settings.conflictBehavior });
     const item = await graph.setLastModified(created.id, blob.lastModified.toISOString());
-    return finish(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt);
+    return finish(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt, fresh);
   }
 
   const hasher = new OffsetQuickXorHash();
@@ -187,7 +187,11 @@ async function transferVersion(
     for (let sessionRestart = 0; ; sessionRestart += 1) {
       if (!session) {
         session = await createSession(services, blob, destination);
-        await claimed.update({ ...fresh, status: "uploading", uploadUrl: session.uploadUrl, confirmedBytes: session.offset, fragments: 0, hashState: undefined, hashedBytes: 0 });
+        // Recorded at once so a process killed mid-file resumes this session. A file that fits in one fragment has
+        // nothing to resume, so it spares the write (a small file's cost is mostly its ledger round trips).
+        if (blob.size > settings.chunkSizeBytes) {
+          await claimed.update({ ...fresh, status: "uploading", uploadUrl: session.uploadUrl, confirmedBytes: session.offset, fragments: 0, hashState: undefined, hashedBytes: 0 });
+        }
       }
       await catchUpHash(services, blob, hasher, session.offset);
       const current: SessionState = session;
@@ -206,7 +210,7 @@ async function transferVersion(
       });
       await checkpoints;
       if (result.kind === "completed") {
-        return finish(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt);
+        return finish(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt, fresh);
       }
       if (result.kind === "outOfTime") {
         const checkpoint = hasher.exportState();
@@ -286,6 +290,7 @@ async function finish(
   quickXorHash: string,
   fragments: number,
   startedAt: number,
+  fresh: LedgerChanges,
 ): Promise<FileOutcome> {
   const base = { blob: blob.name, path: destination.fullPath };
   // Hashes can appear on the item a little after the upload completes.
@@ -296,13 +301,17 @@ async function finish(
     throw new PermanentUploadError(`OneDrive's copy of "${destination.fullPath}" does not match the blob: ${verification.problem}. The blob was left untouched.`);
   }
   if (verification.warning) services.log.warn(`${blob.name}: ${verification.warning}`);
-  await claimed.update({
-    status: "done", driveItemId: item.id, quickXorHash, confirmedBytes: blob.size, fragments, uploadUrl: undefined,
-    uploadExpiresAt: undefined, hashState: undefined, finishedAt: new Date(finishedAt).toISOString(), durationMs: finishedAt - startedAt,
-    warning: verification.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined, afterTransferDone: services.settings.afterTransfer === "keep",
-  });
+  const done: LedgerChanges = {
+    ...fresh, status: "done", driveItemId: item.id, quickXorHash, confirmedBytes: blob.size, fragments,
+    uploadUrl: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(finishedAt).toISOString(),
+    durationMs: finishedAt - startedAt, warning: verification.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
+    afterTransferDone: services.settings.afterTransfer === "keep",
+  };
   let warning = verification.warning;
-  if (services.settings.afterTransfer !== "keep") {
+  if (services.settings.afterTransfer === "keep") {
+    await claimed.release(done);
+  } else {
+    await claimed.update(done);
     // The upload is verified and recorded: a failure from here on is a warning, never a failed transfer.
     const note = await applyAfterTransfer(services.settings.afterTransfer, blob, services.source.container, services.archive).catch(
       (error: unknown) => `AFTER_TRANSFER=${services.settings.afterTransfer} failed (${describe(error)}); the blob was left in place`,
@@ -312,8 +321,6 @@ async function finish(
       services.log.warn(`${blob.name}: ${note}`);
     }
     await claimed.release({ afterTransferDone: note === undefined, warning });
-  } else {
-    await claimed.release({});
   }
   services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
   return { ...base, status: "uploaded", bytes: blob.size, chunks: fragments, warning, driveItemId: item.id };

@@ -23,6 +23,7 @@ import {
   productUserAgent,
   requestTimeoutPolicy,
   sendThroughPipeline,
+  TokenUnavailableError,
   userAgentPolicy,
 } from "./httpPipeline";
 import { checkName, checkOneDrivePath, encodePath } from "./pathRules";
@@ -325,7 +326,13 @@ function graphTokenPolicy(tokenProvider: AccessTokenProvider, graphOrigin: strin
       if (target.protocol !== "https:" && !allowInsecureConnection) {
         throw new Error("Refusing to send the Graph access token over http://");
       }
-      request.headers.set("Authorization", `Bearer ${await tokenProvider.getAccessToken()}`);
+      let token: string;
+      try {
+        token = await tokenProvider.getAccessToken();
+      } catch (error) {
+        throw new TokenUnavailableError(error);
+      }
+      request.headers.set("Authorization", `Bearer ${token}`);
       return next(request);
     },
   };

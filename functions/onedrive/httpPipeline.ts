@@ -108,6 +108,14 @@ export function defaultHttpClient(): HttpClient {
  * Sends through the pipeline and replaces transport errors with GraphNetworkError: the transport's RestError holds
  * the request (its Authorization header, the full upload URL), which must not travel into logs.
  */
+/** Carries an AccessTokenProvider failure through the pipeline unchanged, so callers see the sign-in error itself. */
+export class TokenUnavailableError extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = "TokenUnavailableError";
+  }
+}
+
 export async function sendThroughPipeline(
   pipeline: Pipeline,
   httpClient: HttpClient,
@@ -119,6 +127,8 @@ export async function sendThroughPipeline(
     return await pipeline.sendRequest(httpClient, request);
   } catch (error) {
     if (error instanceof Error && error.name === "AbortError") throw error;
+    // The token provider's own errors (a relink needed, a vault refusing access) are not network failures.
+    if (error instanceof TokenUnavailableError) throw error.reason;
     const code = errorCode(error) ?? RestError.REQUEST_SEND_ERROR;
     const detail = error instanceof Error ? error.message : String(error);
     throw new GraphNetworkError({ service, method: request.method, url: urlForErrors, code, detail: scrubSecrets(detail) });

@@ -294,3 +294,18 @@ describe("GraphClient retries", () => {
 function originOf(request: { headers: Record<string, unknown> }): string {
   return `http://${String(request.headers.host)}`;
 }
+
+test("a token provider's own error (a relink needed) reaches the caller unchanged, not as a network failure", async () => {
+  const relink = Object.assign(new Error("OneDrive link needs renewing: open /api/auth/login"), { name: "RelinkRequiredError", code: "RelinkRequired" });
+  let requestsSent = 0;
+  const client = new GraphClient({
+    baseUrl: "https://graph.example.invalid/v1.0",
+    tokenProvider: { getAccessToken: () => Promise.reject(relink) },
+    httpClient: { sendRequest: () => { requestsSent += 1; return Promise.reject(new Error("must not send")); } },
+  });
+  await assert.rejects(client.getRoot(), (error: unknown) => {
+    assert.equal(error, relink);
+    return true;
+  });
+  assert.equal(requestsSent, 0);
+});

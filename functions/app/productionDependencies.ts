@@ -37,9 +37,9 @@ export function buildDependencies(source: SettingsSource): AppDependencies {
   const settings = loadEngineSettings(source);
   const storage = createStorageClients(settings.storage);
   const queue = new TransferQueue(storage.queueService.getQueueClient(transferQueueName(source)));
-  const tokenProvider = tokenProviderFor(source);
+  const engine = new TransferEngine(settings, { tokenProvider: tokenProviderFor(source), storage });
   return {
-    engineFor: (log) => new TransferEngine(settings, { tokenProvider, storage, log }),
+    engineFor: (log) => engine.forInvocation(log),
     queue,
     linkState: () => linkReportFor(source),
   };

@@ -51,6 +51,17 @@ export class TransferEngine {
     };
   }
 
+  /**
+   * The same clients, caches and connections under another log and claim owner: one engine per process, one view
+   * per invocation, so two invocations in a process never share a claim and the folder-id cache is not rebuilt
+   * for every message.
+   */
+  forInvocation(log: TransferLog): TransferEngine {
+    const view: TransferEngine = Object.create(TransferEngine.prototype);
+    Object.assign(view, { settings: this.settings, services: { ...this.services, log, workerId: newWorkerId() } });
+    return view;
+  }
+
   transferBlob(blobName: string, options?: TransferOptions): Promise<FileOutcome> {
     return transferBlob(this.services, blobName, options);
   }

@@ -60,12 +60,11 @@ export async function createAppWorld(azurite: AzuriteInstance, env: Record<strin
   const queue = new TransferQueue(queueClient);
   await queue.ensureQueue();
   const lines: LoggedLine[] = [];
-  const workerDependencies: AppWorld["workerDependencies"] = (options = {}) => ({
-    engineFor: (log) => fixture.engine({ log, ...options.engine }),
-    queue,
-    now: options.now,
-    budgetMs: options.budgetMs,
-  });
+  // As in production: one engine per worker process, one view of it (own log and claim owner) per invocation.
+  const workerDependencies: AppWorld["workerDependencies"] = (options = {}) => {
+    const engine = fixture.engine({ ...options.engine });
+    return { engineFor: (log) => engine.forInvocation(log), queue, now: options.now, budgetMs: options.budgetMs };
+  };
   return {
     fixture,
     queueClient,

@@ -15,6 +15,11 @@ import { verifyStoredItem } from "./verification";
 
 /** A claim lapses this long after its holder's last write, so a crashed worker's blob is picked up again. */
 export const CLAIM_LEASE_MS = 60_000;
+/**
+ * Progress is checkpointed at most this often. Resuming needs only the session URL (written when the session is
+ * created): the offset comes from the server, and bytes past the last hash checkpoint are re-read and hashed.
+ */
+const CHECKPOINT_INTERVAL_MS = 1_000;
 /** A blob overwritten mid-transfer restarts on the new version at most this often in one call. */
 const MAX_VERSION_RESTARTS = 3;
 /** An upload session lost mid-file (expired, refused) is replaced at most this often in one call. */
@@ -183,6 +188,7 @@ async function transferVersion(
   if (session) services.log.info(`${blob.name}: resuming the recorded upload session at byte ${session.offset} of ${blob.size}`);
   const reader = new FragmentReader(services.source, blob, settings.chunkSizeBytes);
   let checkpoints: Promise<void> = Promise.resolve();
+  let lastCheckpointAt = services.now();
   try {
     for (let sessionRestart = 0; ; sessionRestart += 1) {
       if (!session) {
@@ -200,6 +206,8 @@ async function transferVersion(
         fragmentsSoFar: current.fragments, deadline: options.deadline, now: services.now, sleep: services.sleep,
         onConfirmed: (confirmedBytes, fragments, expirationDateTime) => {
           options.onProgress?.(confirmedBytes, blob.size);
+          if (services.now() - lastCheckpointAt < CHECKPOINT_INTERVAL_MS) return;
+          lastCheckpointAt = services.now();
           const hashCheckpoint = hasher.exportState();
           checkpoints = checkpoints.then(() =>
             claimed.update({ confirmedBytes, fragments, hashState: hashCheckpoint.state, hashedBytes: hashCheckpoint.length, uploadExpiresAt: expirationDateTime }),

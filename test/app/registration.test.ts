@@ -1,34 +1,11 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import Module from "node:module";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { recordFunctionRegistrations, type Binding } from "../support/functionsCoreStub";
 import { FUNCTION_TIMEOUT_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "../../functions/app/hostLimits";
 
-/**
- * Outside the Functions host the library skips registration without a word. A stand-in for @azure/functions-core
- * makes it take its real path: it validates the options and hands each function's binding metadata over, which
- * is exactly what the host would bind.
- */
-type Binding = Record<string, unknown> & { type: string; direction: string };
-interface RegisteredFunction {
-  name: string;
-  bindings: Record<string, Binding>;
-}
-
-const registered: RegisteredFunction[] = [];
-const coreStub = {
-  setProgrammingModel: () => undefined,
-  registerFunction: (metadata: RegisteredFunction) => {
-    registered.push(metadata);
-    return { dispose: () => undefined };
-  },
-  registerHook: () => ({ dispose: () => undefined }),
-  log: () => undefined,
-};
-const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
-const originalLoad = loader._load;
-loader._load = (request, parent, isMain) => (request === "@azure/functions-core" ? coreStub : originalLoad(request, parent, isMain));
+const registered = recordFunctionRegistrations();
 
 // Every file package.json's "main" glob ("dist/functions/*.js") makes the worker load.
 const functionsDirectory = join(__dirname, "..", "..", "functions");

@@ -1,27 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { HttpRequest, type HttpResponseInit } from "@azure/functions";
 import { createStartTransfersHandler, createTransferRowHandler, createTransferStatusHandler } from "../../functions/app/transfersHttp";
 import type { TransferStatusReport } from "../../functions/app/transferStatus";
 import { createSweepTimer } from "../../functions/app/sweepTimer";
-import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { azuriteForSuite } from "../support/azurite";
 import { createAppWorld, invocation, type AppWorld } from "./support/appHarness";
 
 describe("sweep and the HTTP API against Azurite and the OneDrive emulator", () => {
-  let azurite: AzuriteInstance;
-  const worlds: AppWorld[] = [];
-
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    for (const world of worlds) await world.fixture.close();
-    await azurite?.stop();
-  });
+  const suite = azuriteForSuite();
 
   async function worldWith(env: Record<string, string> = {}): Promise<AppWorld> {
-    const world = await createAppWorld(azurite, env);
-    worlds.push(world);
+    const world = await createAppWorld(suite.instance, env);
+    suite.closeAfter(world.fixture);
     return world;
   }
 

@@ -1,28 +1,19 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { createServer } from "node:net";
 import { createStorageClients } from "../../functions/storage/storageClients";
-import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { azuriteForSuite } from "../support/azurite";
 import { FRAGMENT, randomContent } from "../support/transferHarness";
 import { blobCreatedEvent, createAppWorld, type AppWorld } from "./support/appHarness";
 
 describe("transfer worker (queue trigger) against Azurite and the OneDrive emulator", () => {
-  let azurite: AzuriteInstance;
-  const worlds: AppWorld[] = [];
-
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    for (const world of worlds) await world.fixture.close();
-    await azurite?.stop();
-  });
+  const suite = azuriteForSuite();
 
   async function worldWith(env: Record<string, string> = {}, emulatorOptions = {}): Promise<AppWorld> {
-    const world = await createAppWorld(azurite, env, emulatorOptions);
-    worlds.push(world);
+    const world = await createAppWorld(suite.instance, env, emulatorOptions);
+    suite.closeAfter(world.fixture);
     return world;
   }
 

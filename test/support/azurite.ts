@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,6 +72,36 @@ export async function startAzurite(options: { inMemory?: boolean } = {}): Promis
         await exited;
       }
       rmSync(workDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SuiteAzurite {
+  /** The suite's Azurite (started in `before`). */
+  readonly instance: AzuriteInstance;
+  /** Closes `resource` after the suite, before Azurite stops. */
+  closeAfter<T extends { close(): Promise<void> }>(resource: T): T;
+}
+
+/** Call inside describe(): one Azurite for the whole suite, and everything registered closed after it. */
+export function azuriteForSuite(): SuiteAzurite {
+  let instance: AzuriteInstance | undefined;
+  const resources: { close(): Promise<void> }[] = [];
+  before(async () => {
+    instance = await startAzurite();
+  });
+  after(async () => {
+    for (const resource of resources) await resource.close();
+    await instance?.stop();
+  });
+  return {
+    get instance() {
+      if (!instance) throw new Error("Azurite is started in before(): use it inside tests");
+      return instance;
+    },
+    closeAfter(resource) {
+      resources.push(resource);
+      return resource;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { CLAIM_LEASE_MS } from "../../functions/transfer/blobTransfer";
-import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 
 const CLI = join(__dirname, "..", "..", "functions", "cli", "transferCommand.js");
@@ -32,20 +32,10 @@ function runCli(args: string[], env: Record<string, string>, onStderrLine?: (lin
 }
 
 describe("the transfer CLI", () => {
-  let azurite: AzuriteInstance;
-  const fixtures: TransferFixture[] = [];
-
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    for (const fixture of fixtures) await fixture.close();
-    await azurite?.stop();
-  });
+  const suite = azuriteForSuite();
 
   test("--json prints exactly one JSON object; exit 1 when a file failed", async () => {
-    const fixture = await createTransferFixture(azurite);
-    fixtures.push(fixture);
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance));
     await fixture.putBlob("one.txt", "1");
     await fixture.putBlob("dir/two.txt", "22");
     await fixture.putBlob("three?.txt", "refused name");
@@ -73,11 +63,10 @@ describe("the transfer CLI", () => {
   });
 
   test("a process killed mid-file resumes the same upload session on the next run", async () => {
-    const fixture = await createTransferFixture(azurite, { CHUNK_SIZE_MB: "1" }, {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, {
       // The fifth fragment is answered slowly, so the kill lands while the upload is certainly in flight.
       faults: [{ kind: "slowResponse", target: "uploadPut", skip: 4, delayMs: 60_000 }],
-    });
-    fixtures.push(fixture);
+    }));
     const fragment = 3 * FRAGMENT;
     const content = randomContent(12 * fragment + 4321);
     await fixture.putBlob("huge.bin", content);

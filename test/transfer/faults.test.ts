@@ -1,27 +1,17 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { quickXorHashBase64 } from "../../functions/onedrive/quickXorHash";
-import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 import type { Fault } from "../emulators/onedrive";
 
 const FILE_SIZE = 5 * 3 * FRAGMENT + 777; // six fragments at CHUNK_SIZE_MB=1, the last one short
 
 describe("the engine survives every fault the service shows", () => {
-  let azurite: AzuriteInstance;
-  const fixtures: TransferFixture[] = [];
-
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    for (const fixture of fixtures) await fixture.close();
-    await azurite?.stop();
-  });
+  const suite = azuriteForSuite();
 
   async function transferWith(faults: Fault[]): Promise<{ fixture: TransferFixture; content: Buffer }> {
-    const fixture = await createTransferFixture(azurite, { CHUNK_SIZE_MB: "1" }, { faults });
-    fixtures.push(fixture);
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, { faults }));
     const content = randomContent(FILE_SIZE);
     await fixture.putBlob("faulty.bin", content);
     const outcome = await fixture.engine().transferBlob("faulty.bin");
@@ -80,10 +70,9 @@ describe("the engine survives every fault the service shows", () => {
   });
 
   test("seeded random faults on every kind still end byte-identical", async () => {
-    const fixture = await createTransferFixture(azurite, { CHUNK_SIZE_MB: "1" }, {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, {
       seededFaults: { seed: 20261127, probability: 0.4, kinds: ["throttle", "serverErrorAfterStore", "dropAfterStore", "storePartialThenDrop", "transient404"], maxFaults: 6 },
-    });
-    fixtures.push(fixture);
+    }));
     const content = randomContent(FILE_SIZE * 2);
     await fixture.putBlob("chaos.bin", content);
     const outcome = await fixture.engine().transferBlob("chaos.bin");
@@ -92,8 +81,7 @@ describe("the engine survives every fault the service shows", () => {
   });
 
   test("a permanent 4xx on a fragment fails the file and cancels its session; the blob stays", async () => {
-    const fixture = await createTransferFixture(azurite, { CHUNK_SIZE_MB: "1" }, { quotaBytes: 1000 });
-    fixtures.push(fixture);
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, { quotaBytes: 1000 }));
     await fixture.putBlob("too-big.bin", randomContent(FILE_SIZE));
     const outcome = await fixture.engine().transferBlob("too-big.bin");
     assert.equal(outcome.status, "failed");

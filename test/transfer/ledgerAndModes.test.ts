@@ -1,24 +1,13 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startAzurite, type AzuriteInstance } from "../support/azurite";
+import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 
 describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
-  let azurite: AzuriteInstance;
-  const fixtures: TransferFixture[] = [];
-
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    for (const fixture of fixtures) await fixture.close();
-    await azurite?.stop();
-  });
+  const suite = azuriteForSuite();
 
   async function fixtureWith(env: Record<string, string> = {}, emulatorOptions = {}): Promise<TransferFixture> {
-    const fixture = await createTransferFixture(azurite, env, emulatorOptions);
-    fixtures.push(fixture);
-    return fixture;
+    return suite.closeAfter(await createTransferFixture(suite.instance, env, emulatorOptions));
   }
 
   test("a rerun skips every done blob without a single Graph request, and a new version is sent again", async () => {

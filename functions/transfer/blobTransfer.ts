@@ -1,17 +1,13 @@
-import type { ContainerClient } from "@azure/storage-blob";
-import type { EngineSettings } from "../config/settings";
-import type { GraphClient } from "../onedrive/graphClient";
-import type { DriveItem } from "../onedrive/graphTypes";
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import { OffsetQuickXorHash } from "../onedrive/quickXorHash";
-import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
-import { BlobChangedError, BlobNotFoundError, type BlobSource, type SourceBlob } from "../storage/blobSource";
-import { ClaimLostError, type ClaimedRow, type Ledger, type LedgerChanges, type LedgerRecord } from "../storage/ledger";
-import { applyAfterTransfer } from "./afterTransfer";
+import { BlobChangedError, BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
+import { ClaimLostError, type ClaimedRow, type LedgerChanges } from "../storage/ledger";
+import { recordVerifiedUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
 import { FragmentReader } from "./fragmentReader";
+import { catchUpHash, createSession, findCommittedItem, resumeRecordedSession, type SessionState } from "./sessionSetup";
 import { PermanentUploadError, uploadThroughSession } from "./sessionUpload";
-import { verifyStoredItem } from "./verification";
+import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
 
 /** A claim lapses this long after its holder's last write, so a crashed worker's blob is picked up again. */
 export const CLAIM_LEASE_MS = 60_000;
@@ -25,47 +21,7 @@ const MAX_VERSION_RESTARTS = 3;
 /** An upload session lost mid-file (expired, refused) is replaced at most this often in one call. */
 const MAX_SESSION_RESTARTS = 2;
 
-export interface TransferLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-export interface TransferServices {
-  settings: EngineSettings;
-  source: BlobSource;
-  archive: ContainerClient;
-  ledger: Ledger;
-  graph: GraphClient;
-  uploads: UploadSessionClient;
-  workerId: string;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  log: TransferLog;
-}
-
-export type FileStatus = "uploaded" | "skipped" | "failed" | "incomplete" | "busy";
-
-export interface FileOutcome {
-  blob: string;
-  path: string;
-  status: FileStatus;
-  bytes: number;
-  chunks: number;
-  error?: string;
-  warning?: string;
-  driveItemId?: string;
-}
-
-export interface TransferOptions {
-  /** Epoch ms: stop before the next fragment after it, checkpoint and report "incomplete". */
-  deadline?: number;
-  /** From a listing, to spare a properties request. */
-  knownBlob?: SourceBlob;
-  /** From a bulk ledger read; null means "known to have no row". */
-  knownRecord?: LedgerRecord | null;
-  onProgress?: (confirmedBytes: number, totalBytes: number) => void;
-}
+export type { FileOutcome, FileStatus, TransferLog, TransferOptions, TransferServices } from "./transferTypes";
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -151,12 +107,6 @@ export async function transferBlob(services: TransferServices, blobName: string,
   }
 }
 
-interface SessionState {
-  uploadUrl: string;
-  offset: number;
-  fragments: number;
-}
-
 async function transferVersion(
   services: TransferServices,
   claimed: ClaimedRow,
@@ -180,7 +130,7 @@ async function transferVersion(
     const parentId = await graph.ensureFolderPath(destination.folderPath);
     const created = await graph.uploadSmallFile(parentId, destination.fileName, new Uint8Array(0), { conflictBehavior: settings.conflictBehavior });
     const item = await graph.setLastModified(created.id, blob.lastModified.toISOString());
-    return finish(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt, fresh);
+    return recordVerifiedUpload(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt, fresh);
   }
 
   const hasher = new OffsetQuickXorHash();
@@ -218,7 +168,7 @@ async function transferVersion(
       });
       await checkpoints;
       if (result.kind === "completed") {
-        return finish(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt, fresh);
+        return recordVerifiedUpload(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt, fresh);
       }
       if (result.kind === "outOfTime") {
         const checkpoint = hasher.exportState();
@@ -240,96 +190,4 @@ async function transferVersion(
   } finally {
     await reader.settle();
   }
-}
-
-/** A session recorded for this very blob version that OneDrive still holds resumes where the server says. */
-async function resumeRecordedSession(services: TransferServices, record: LedgerRecord, blob: SourceBlob, hasher: OffsetQuickXorHash): Promise<SessionState | undefined> {
-  if (!record.uploadUrl) return undefined;
-  const sameVersion = record.blobEtag === blob.etag && record.status === "uploading";
-  const expired = record.uploadExpiresAt !== undefined && Date.parse(record.uploadExpiresAt) <= services.now();
-  if (!sameVersion || expired) {
-    // Frees the path: OneDrive for Business allows one open session per path.
-    await services.uploads.cancel(record.uploadUrl).catch(() => undefined);
-    return undefined;
-  }
-  const status = await services.uploads.getStatus(record.uploadUrl);
-  const offset = status === "notFound" ? undefined : nextExpectedOffset(status.nextExpectedRanges);
-  if (offset === undefined) return undefined;
-  if (record.hashState && record.hashedBytes !== undefined) hasher.importState({ state: record.hashState, length: record.hashedBytes });
-  return { uploadUrl: record.uploadUrl, offset, fragments: record.fragments };
-}
-
-/** Hashes bytes OneDrive already holds but this process has not seen (a resume past the last checkpoint). */
-async function catchUpHash(services: TransferServices, blob: SourceBlob, hasher: OffsetQuickXorHash, upTo: number): Promise<void> {
-  if (hasher.hashedLength >= upTo) return;
-  const reader = new FragmentReader(services.source, blob, services.settings.chunkSizeBytes);
-  let offset = hasher.hashedLength;
-  while (offset < upTo) {
-    const bytes = await reader.read(offset);
-    const usable = bytes.subarray(0, Math.min(bytes.length, upTo - offset));
-    hasher.updateAt(offset, usable);
-    offset += usable.length;
-    if (offset < upTo) reader.readAhead(offset);
-  }
-  await reader.settle();
-}
-
-async function createSession(services: TransferServices, blob: SourceBlob, destination: Destination): Promise<SessionState> {
-  const parentId = await services.graph.ensureFolderPath(destination.folderPath);
-  const info = await services.graph.createUploadSession(parentId, destination.fileName, {
-    conflictBehavior: services.settings.conflictBehavior,
-    fileSize: blob.size,
-    lastModifiedDateTime: blob.lastModified.toISOString(),
-  });
-  return { uploadUrl: info.uploadUrl, offset: nextExpectedOffset(info.nextExpectedRanges) ?? 0, fragments: 0 };
-}
-
-async function findCommittedItem(graph: GraphClient, destination: Destination, size: number, quickXorHash: string): Promise<DriveItem | undefined> {
-  const item = await graph.getItemByPath(destination.fullPath);
-  return item && item.size === size && item.file?.hashes?.quickXorHash === quickXorHash ? item : undefined;
-}
-
-async function finish(
-  services: TransferServices,
-  claimed: ClaimedRow,
-  blob: SourceBlob,
-  destination: Destination,
-  uploaded: DriveItem,
-  quickXorHash: string,
-  fragments: number,
-  startedAt: number,
-  fresh: LedgerChanges,
-): Promise<FileOutcome> {
-  const base = { blob: blob.name, path: destination.fullPath };
-  // Hashes can appear on the item a little after the upload completes.
-  const item = uploaded.file?.hashes?.quickXorHash || blob.size === 0 ? uploaded : await services.graph.getItem(uploaded.id);
-  const verification = verifyStoredItem(item, { size: blob.size, quickXorHash, fileName: destination.fileName });
-  const finishedAt = services.now();
-  if (!verification.ok) {
-    throw new PermanentUploadError(`OneDrive's copy of "${destination.fullPath}" does not match the blob: ${verification.problem}. The blob was left untouched.`);
-  }
-  if (verification.warning) services.log.warn(`${blob.name}: ${verification.warning}`);
-  const done: LedgerChanges = {
-    ...fresh, status: "done", driveItemId: item.id, quickXorHash, confirmedBytes: blob.size, fragments,
-    uploadUrl: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(finishedAt).toISOString(),
-    durationMs: finishedAt - startedAt, warning: verification.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
-    afterTransferDone: services.settings.afterTransfer === "keep",
-  };
-  let warning = verification.warning;
-  if (services.settings.afterTransfer === "keep") {
-    await claimed.release(done);
-  } else {
-    await claimed.update(done);
-    // The upload is verified and recorded: a failure from here on is a warning, never a failed transfer.
-    const note = await applyAfterTransfer(services.settings.afterTransfer, blob, services.source.container, services.archive).catch(
-      (error: unknown) => `AFTER_TRANSFER=${services.settings.afterTransfer} failed (${describe(error)}); the blob was left in place`,
-    );
-    if (note) {
-      warning = warning ? `${warning}; ${note}` : note;
-      services.log.warn(`${blob.name}: ${note}`);
-    }
-    await claimed.release({ afterTransferDone: note === undefined, warning });
-  }
-  services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
-  return { ...base, status: "uploaded", bytes: blob.size, chunks: fragments, warning, driveItemId: item.id };
 }

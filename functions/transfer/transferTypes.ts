@@ -1,0 +1,49 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import type { EngineSettings } from "../config/settings";
+import type { GraphClient } from "../onedrive/graphClient";
+import type { UploadSessionClient } from "../onedrive/uploadSessionClient";
+import type { BlobSource, SourceBlob } from "../storage/blobSource";
+import type { Ledger, LedgerRecord } from "../storage/ledger";
+
+export interface TransferLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface TransferServices {
+  settings: EngineSettings;
+  source: BlobSource;
+  archive: ContainerClient;
+  ledger: Ledger;
+  graph: GraphClient;
+  uploads: UploadSessionClient;
+  workerId: string;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  log: TransferLog;
+}
+
+export type FileStatus = "uploaded" | "skipped" | "failed" | "incomplete" | "busy";
+
+export interface FileOutcome {
+  blob: string;
+  path: string;
+  status: FileStatus;
+  bytes: number;
+  chunks: number;
+  error?: string;
+  warning?: string;
+  driveItemId?: string;
+}
+
+export interface TransferOptions {
+  /** Epoch ms: stop before the next fragment after it, checkpoint and report "incomplete". */
+  deadline?: number;
+  /** From a listing, to spare a properties request. */
+  knownBlob?: SourceBlob;
+  /** From a bulk ledger read; null means "known to have no row". */
+  knownRecord?: LedgerRecord | null;
+  onProgress?: (confirmedBytes: number, totalBytes: number) => void;
+}
+

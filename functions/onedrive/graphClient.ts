@@ -270,12 +270,7 @@ export class GraphClient {
     const response = await sendThroughPipeline(this.pipeline, this.httpClient, request, "Graph", url);
     if (response.status >= 200 && response.status < 300) return parseJson<T>(response, method, url);
     if (options.tolerate?.includes(response.status)) return undefined;
-    throw new GraphError({
-      service: "Graph",
-      method,
-      url,
-      status: response.status,
-      headers: response.headers,
+    throw graphResponseError(method, url, response, {
       bodyText: response.bodyAsText ?? undefined,
       clientRequestId: request.headers.get("client-request-id"),
       retryAfterMs: parseRetryAfterMs(response.headers, (this.retryOptions.now ?? Date.now)()),
@@ -299,15 +294,19 @@ function parseJson<T>(response: PipelineResponse, method: string, url: string): 
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new GraphError({
-      service: "Graph",
-      method,
-      url,
-      status: response.status,
-      headers: response.headers,
+    throw graphResponseError(method, url, response, {
       bodyText: JSON.stringify({ error: { code: "invalidResponseBody", message: "success status with a body that is not JSON" } }),
     });
   }
+}
+
+function graphResponseError(
+  method: string,
+  url: string,
+  response: PipelineResponse,
+  details: { bodyText?: string; clientRequestId?: string; retryAfterMs?: number },
+): GraphError {
+  return new GraphError({ service: "Graph", method, url, status: response.status, headers: response.headers, ...details });
 }
 
 /**

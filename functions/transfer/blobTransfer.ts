@@ -136,7 +136,7 @@ async function transferVersion(
   const hasher = new OffsetQuickXorHash();
   let session = await resumeRecordedSession(services, record, blob, hasher);
   if (session) services.log.info(`${blob.name}: resuming the recorded upload session at byte ${session.offset} of ${blob.size}`);
-  const reader = new FragmentReader(services.source, blob, settings.chunkSizeBytes);
+  const reader = new FragmentReader(services.source, blob, services.fragmentBuffers);
   let checkpoints: Promise<void> = Promise.resolve();
   let lastCheckpointAt = services.now();
   try {

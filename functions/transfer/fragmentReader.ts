@@ -1,59 +1,85 @@
 import type { BlobSource, SourceBlob } from "../storage/blobSource";
+import type { FragmentBufferPool } from "./fragmentBufferPool";
 
 interface PendingRead {
   offset: number;
-  length: number;
+  buffer: Buffer;
   bytes: Promise<Buffer>;
 }
 
 /**
- * Reads a blob fragment by fragment into two reusable buffers, one fragment ahead: while fragment N is being
- * PUT from one buffer, fragment N+1 is read into the other. Memory per file is two fragments whatever its size.
+ * Reads a blob fragment by fragment, one fragment ahead when a buffer is free: while fragment N is being PUT from
+ * one buffer, fragment N+1 is read into another. A file holds at most two fragment buffers whatever its size; a
+ * file that fits in one fragment uses a buffer of its own size instead of a pooled one.
  */
 export class FragmentReader {
-  private readonly buffers: Buffer[] = [];
-  private nextBuffer = 0;
+  private current?: Buffer;
   private ahead?: PendingRead;
 
   constructor(
     private readonly source: BlobSource,
     private readonly blob: SourceBlob,
-    private readonly fragmentSize: number,
+    private readonly pool: FragmentBufferPool,
   ) {}
 
   fragmentLength(offset: number): number {
-    return Math.min(this.fragmentSize, this.blob.size - offset);
+    return Math.min(this.pool.bufferSize, this.blob.size - offset);
   }
 
-  /** Bytes [offset, offset + fragmentLength(offset)), from the read-ahead when it matches. */
+  /**
+   * Bytes [offset, offset + fragmentLength(offset)), from the read-ahead when it matches. Calling it again means the
+   * previous fragment has been sent: its buffer goes back to the pool.
+   */
   async read(offset: number): Promise<Buffer> {
+    this.releaseCurrent();
     const ahead = this.ahead;
     this.ahead = undefined;
-    if (ahead && ahead.offset === offset) return ahead.bytes;
+    if (ahead && ahead.offset === offset) {
+      this.current = ahead.buffer;
+      return ahead.bytes;
+    }
     // The server asked for another offset (a partial store, a resend): drop the read-ahead, but let it finish
     // before its buffer is handed out again.
-    if (ahead) await ahead.bytes.catch(() => undefined);
-    return this.startRead(offset).bytes;
+    if (ahead) {
+      await ahead.bytes.catch(() => undefined);
+      this.giveBack(ahead.buffer);
+    }
+    const buffer = await this.bufferFor();
+    this.current = buffer;
+    return this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
   }
 
-  /** Starts reading the fragment after `offset` while the caller uploads the current one. */
+  /** Starts reading the fragment at `offset` while the caller uploads the current one, if a buffer is free. */
   readAhead(offset: number): void {
     if (offset >= this.blob.size || this.ahead) return;
-    this.ahead = this.startRead(offset);
-    this.ahead.bytes.catch(() => undefined); // surfaced when read() awaits it
+    const buffer = this.pool.tryAcquire();
+    if (!buffer) return;
+    const bytes = this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
+    bytes.catch(() => undefined); // surfaced when read() awaits it
+    this.ahead = { offset, buffer, bytes };
   }
 
-  /** Waits for any read still in flight, so no download outlives the transfer. */
+  /** Waits for any read still in flight and returns every buffer, so nothing outlives the transfer. */
   async settle(): Promise<void> {
-    await this.ahead?.bytes.catch(() => undefined);
+    const ahead = this.ahead;
     this.ahead = undefined;
+    if (ahead) {
+      await ahead.bytes.catch(() => undefined);
+      this.giveBack(ahead.buffer);
+    }
+    this.releaseCurrent();
   }
 
-  private startRead(offset: number): PendingRead {
-    const length = this.fragmentLength(offset);
-    const index = this.nextBuffer;
-    this.nextBuffer = 1 - this.nextBuffer;
-    this.buffers[index] ??= Buffer.allocUnsafe(Math.min(this.fragmentSize, this.blob.size));
-    return { offset, length, bytes: this.source.readRange(this.blob, offset, length, this.buffers[index]) };
+  private bufferFor(): Promise<Buffer> {
+    return this.blob.size <= this.pool.bufferSize ? Promise.resolve(Buffer.allocUnsafe(this.blob.size)) : this.pool.acquire();
+  }
+
+  private releaseCurrent(): void {
+    if (this.current) this.giveBack(this.current);
+    this.current = undefined;
+  }
+
+  private giveBack(buffer: Buffer): void {
+    this.pool.release(buffer);
   }
 }

@@ -35,7 +35,7 @@ export async function resumeRecordedSession(services: TransferServices, record: 
 /** Hashes bytes OneDrive already holds but this process has not seen (a resume past the last checkpoint). */
 export async function catchUpHash(services: TransferServices, blob: SourceBlob, hasher: OffsetQuickXorHash, upTo: number): Promise<void> {
   if (hasher.hashedLength >= upTo) return;
-  const reader = new FragmentReader(services.source, blob, services.settings.chunkSizeBytes);
+  const reader = new FragmentReader(services.source, blob, services.fragmentBuffers);
   let offset = hasher.hashedLength;
   while (offset < upTo) {
     const bytes = await reader.read(offset);

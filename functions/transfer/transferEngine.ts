@@ -8,6 +8,7 @@ import { BlobSource } from "../storage/blobSource";
 import { Ledger, newWorkerId } from "../storage/ledger";
 import { createStorageClients, type StorageClients } from "../storage/storageClients";
 import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
+import { FragmentBufferPool } from "./fragmentBufferPool";
 import { sweep, type SweepObserver, type SweepSummary } from "./sweep";
 
 export interface EngineDependencies {
@@ -41,6 +42,7 @@ export class TransferEngine {
       settings,
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
+      fragmentBuffers: new FragmentBufferPool(settings.chunkSizeBytes, settings.transferConcurrency + 2),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
       graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
       uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),

@@ -4,6 +4,7 @@ import type { GraphClient } from "../onedrive/graphClient";
 import type { UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { BlobSource, SourceBlob } from "../storage/blobSource";
 import type { Ledger, LedgerRecord } from "../storage/ledger";
+import type { FragmentBufferPool } from "./fragmentBufferPool";
 
 export interface TransferLog {
   info(message: string): void;
@@ -16,6 +17,8 @@ export interface TransferServices {
   source: BlobSource;
   archive: ContainerClient;
   ledger: Ledger;
+  /** Shared by every transfer of the process: bounds fragment memory however many files run at once. */
+  fragmentBuffers: FragmentBufferPool;
   graph: GraphClient;
   uploads: UploadSessionClient;
   workerId: string;

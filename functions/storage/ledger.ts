@@ -59,8 +59,6 @@ const SWEEP_RUNS_PARTITION = "_sweepruns";
 
 export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
 
-type LedgerEntity = LedgerRecord & { partitionKey: string; rowKey: string };
-
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
 }

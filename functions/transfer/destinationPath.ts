@@ -22,7 +22,3 @@ export function destinationFor(blobName: string, sourcePrefix: string, destFolde
     fileName: lastSlash < 0 ? fullPath : fullPath.slice(lastSlash + 1),
   };
 }
-
-export function isUnderPrefix(blobName: string, sourcePrefix: string): boolean {
-  return blobName.startsWith(sourcePrefix);
-}

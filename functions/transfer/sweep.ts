@@ -1,5 +1,6 @@
 import pLimit from "p-limit";
 import type { SourceBlob } from "../storage/blobSource";
+import { destinationFor } from "./destinationPath";
 import { transferBlob, type FileOutcome, type TransferServices } from "./blobTransfer";
 
 export interface SweepSummary {
@@ -48,7 +49,7 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
         return outcome;
       }
       return limit(async () => {
-        observer.onFileStart?.(blob, record?.destinationPath ?? blob.name);
+        observer.onFileStart?.(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath);
         const outcome = await transferBlob(services, blob.name, {
           knownBlob: blob,
           knownRecord: record,

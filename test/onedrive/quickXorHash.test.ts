@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mulberry32, referenceQuickXorHash } from "../support/referenceAlgorithms";
 import { OffsetQuickXorHash, QuickXorHash, quickXorHashBase64 } from "../../functions/onedrive/quickXorHash";
 
 /** The vectors of docs/onedrive-upload.md §6 (rclone's quickxorhash_test.go, the PyPI quickxorhash README, derived). */
@@ -17,44 +18,14 @@ const VECTORS: { label: string; input: Buffer; expected: string }[] = [
   { label: "327,680 zero bytes", input: Buffer.alloc(327_680), expected: "AAAAAAAAAAAAAAAAAAAFAAAAAAA=" },
 ];
 
-/** Deterministic PRNG (mulberry32) so random cuts and data are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(length: number, seed: number): Buffer {
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i++) bytes[i] = Math.floor(next() * 256);
   return bytes;
 }
 
-/** The algorithm as specified, bit by bit, independent of the production code's word lanes. */
-function referenceQuickXorHash(input: Uint8Array): string {
-  const register = new Uint8Array(20);
-  for (let n = 0; n < input.length; n++) {
-    const bitOffset = (n * 11) % 160;
-    for (let bit = 0; bit < 8; bit++) {
-      if ((input[n] >> bit) & 1) {
-        const target = (bitOffset + bit) % 160;
-        register[target >> 3] ^= 1 << (target & 7);
-      }
-    }
-  }
-  let length = input.length;
-  for (let i = 12; i < 20; i++) {
-    register[i] ^= length % 256;
-    length = Math.floor(length / 256);
-  }
-  return Buffer.from(register).toString("base64");
-}
 
 function hashInPieces(input: Uint8Array, pieceLengths: () => number): string {
   const hash = new QuickXorHash();
@@ -75,7 +46,7 @@ describe("QuickXorHash", () => {
       for (const piece of [1, 7, 161]) {
         assert.equal(hashInPieces(vector.input, () => piece), vector.expected, `pieces of ${piece}`);
       }
-      const next = prng(vector.input.length + 1);
+      const next = mulberry32(vector.input.length + 1);
       assert.equal(hashInPieces(vector.input, () => Math.floor(next() * 500)), vector.expected, "random cuts");
     });
   }
@@ -89,7 +60,7 @@ describe("QuickXorHash", () => {
       for (const piece of [1, 7, 161, 65_537]) {
         assert.equal(hashInPieces(input, () => piece), expected, `pieces of ${piece}, byteOffset +${start}`);
       }
-      const next = prng(start + 7);
+      const next = mulberry32(start + 7);
       assert.equal(hashInPieces(input, () => Math.floor(next() * 20_000)), expected, `random cuts, byteOffset +${start}`);
     }
   });

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../support/referenceAlgorithms";
 import type { Fault, FaultKind, SeededFaults } from "./types";
 
 /** What kind of request is asking; the store kinds only make sense for fragment PUTs. */
@@ -112,14 +113,3 @@ function assertKind(kind: FaultKind): void {
   if (!ALL_KINDS.has(kind)) throw new Error(`Unknown fault kind '${String(kind)}'`);
 }
 
-/** mulberry32: a tiny seeded PRNG, enough to make fault runs reproducible. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -93,25 +93,6 @@ export function rawRequest(
   });
 }
 
-/** Bit-by-bit QuickXorHash straight from the algorithm text, independent of the emulator's word-wise one. */
-export function referenceQuickXorHash(data: Buffer): string {
-  const register = new Uint8Array(20);
-  for (let n = 0; n < data.length; n++) {
-    const offset = (n * 11) % 160;
-    for (let bit = 0; bit < 8; bit++) {
-      if ((data[n] >> bit) & 1) {
-        const position = (offset + bit) % 160;
-        register[position >> 3] ^= 1 << (position & 7);
-      }
-    }
-  }
-  let length = BigInt(data.length);
-  for (let i = 12; i < 20; i++) {
-    register[i] ^= Number(length & 0xffn);
-    length >>= 8n;
-  }
-  return Buffer.from(register).toString("base64");
-}
 
 export function patternBytes(length: number, seed = 1): Buffer {
   const bytes = Buffer.alloc(length);
@@ -122,3 +103,5 @@ export function patternBytes(length: number, seed = 1): Buffer {
   }
   return bytes;
 }
+
+export { referenceQuickXorHash } from "../../support/referenceAlgorithms";

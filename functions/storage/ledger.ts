@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { RestError } from "@azure/core-rest-pipeline";
-import type { TableClient, TableEntityResult } from "@azure/data-tables";
-import { ClaimedRow, ClaimLostError, type ClaimOptions } from "./ledgerClaim";
+import type { TableClient, TableEntityResult, TransactionAction } from "@azure/data-tables";
+import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
 
-export { ClaimedRow, ClaimLostError, type ClaimOptions } from "./ledgerClaim";
+export { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
 
 export type TransferStatus = "pending" | "uploading" | "done" | "failed";
 
@@ -78,6 +78,19 @@ function toEntityFields(changes: LedgerChanges): Record<string, unknown> {
 /** The table row ETag each record was read with, kept beside it (not in it, so it is never written back). */
 const rowEtags = new WeakMap<LedgerRecord, string>();
 
+/** The row ETag a record was read with, if it came from the table. */
+export function rowEtagOf(record: LedgerRecord): string | undefined {
+  return rowEtags.get(record);
+}
+
+/** One row's part in a transaction: create a row that must not exist, or merge into one guarded by its ETag. */
+export type LedgerRowWrite =
+  | { kind: "create"; record: LedgerRecord }
+  | { kind: "merge"; blobName: string; changes: LedgerChanges; rowEtag: string };
+
+/** The most rows one entity-group transaction may carry. */
+export const MAX_ROWS_PER_TRANSACTION = 100;
+
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerRecord {
   const record: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(entity)) {
@@ -95,7 +108,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerR
 }
 
 /** The transfer ledger: one Azure Table partition per source container, one row per blob. */
-export class Ledger {
+export class Ledger implements GuardedRowWriter {
   private tableReady?: Promise<void>;
 
   constructor(private readonly table: TableClient, private readonly partitionKey: string) {}
@@ -144,34 +157,29 @@ export class Ledger {
    * Takes the row's claim for `owner` if nobody holds an unexpired one. Returns undefined when another worker holds it.
    * `initial` seeds a row that does not exist yet.
    */
-  async claim(blobName: string, initial: Omit<LedgerRecord, "blobName">, options: ClaimOptions): Promise<ClaimedRow | undefined> {
+  async claim(blobName: string, initial: Omit<LedgerRecord, "blobName">, options: ClaimOptions, writer: GuardedRowWriter = this): Promise<ClaimedRow | undefined> {
     await this.ensureTable();
     const { known, ...rest } = options;
     const resolved: Required<Omit<ClaimOptions, "known">> = { now: Date.now, ...rest };
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const now = resolved.now();
-      const claimFields: LedgerChanges = {
-        claimOwner: resolved.owner,
-        claimExpiresAt: new Date(now + resolved.leaseMs).toISOString(),
-        updatedAt: new Date(now).toISOString(),
-      };
+      const fields = claimFields(resolved.owner, resolved.leaseMs, now);
       const existing = attempt === 0 && known !== undefined && (known === null || rowEtags.has(known)) ? knownRow(known) : await this.getRow(blobName);
       if (!existing) {
-        const record: LedgerRecord = { blobName, ...initial, ...claimFields };
+        const record: LedgerRecord = { blobName, ...initial, ...fields };
         try {
           const response = await this.table.createEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...toEntityFields(record) });
-          return new ClaimedRow(this, record, response.etag ?? "*", resolved);
+          return new ClaimedRow(writer, record, response.etag ?? "*", resolved);
         } catch (error) {
           if (statusOf(error) === 409) continue;
           throw error;
         }
       }
       const { record } = existing;
-      const heldByOther = record.claimOwner && record.claimOwner !== resolved.owner && Date.parse(record.claimExpiresAt ?? "") > now;
-      if (heldByOther) return undefined;
+      if (isHeldByOther(record, resolved.owner, now)) return undefined;
       try {
-        const etag = await this.writeGuarded(blobName, claimFields, existing.etag);
-        return new ClaimedRow(this, { ...record, ...claimFields }, etag, resolved);
+        const etag = await this.writeGuarded(blobName, fields, existing.etag);
+        return new ClaimedRow(writer, { ...record, ...fields }, etag, resolved, record);
       } catch (error) {
         if (error instanceof ClaimLostError) continue;
         throw error;
@@ -215,6 +223,28 @@ export class Ledger {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Writes several rows of this partition in one entity-group transaction (each row at most once, at most
+   * MAX_ROWS_PER_TRANSACTION): all or none. Resolves each row's new ETag in order (undefined if the service did not
+   * return one); any failed condition rejects the whole transaction and writes nothing.
+   */
+  async writeRows(writes: LedgerRowWrite[]): Promise<(string | undefined)[]> {
+    await this.ensureTable();
+    const actions: TransactionAction[] = writes.map((write) =>
+      write.kind === "create"
+        ? ["create", { partitionKey: this.partitionKey, rowKey: ledgerRowKey(write.record.blobName), ...toEntityFields(write.record) }]
+        : ["update", { partitionKey: this.partitionKey, rowKey: ledgerRowKey(write.blobName), ...toEntityFields(write.changes) }, "Merge", { etag: write.rowEtag }],
+    );
+    const response = await this.table.submitTransaction(actions);
+    const etagByRowKey = new Map(response.subResponses.map((sub) => [sub.rowKey, sub.etag]));
+    return writes.map((write) => etagByRowKey.get(ledgerRowKey(write.kind === "create" ? write.record.blobName : write.blobName)));
+  }
+
+  /** The row's current ETag (after a transaction that did not report it). */
+  async currentRowEtag(blobName: string): Promise<string | undefined> {
+    return (await this.getEntity(blobName))?.etag;
   }
 
   /** Merge guarded by the row ETag; returns the new ETag. */

@@ -1,4 +1,10 @@
-import type { Ledger, LedgerChanges, LedgerRecord } from "./ledger";
+import type { LedgerChanges, LedgerRecord } from "./ledger";
+
+/** Where a claimed row's writes go: straight to the table, or through a batcher that groups them in transactions. */
+export interface GuardedRowWriter {
+  /** Merge guarded by the row ETag; resolves the new ETag, rejects with ClaimLostError when the ETag moved on. */
+  writeGuarded(blobName: string, changes: LedgerChanges, rowEtag: string): Promise<string>;
+}
 
 /** Another worker took the claim (or it lapsed and was taken): stop without writing anything else. */
 export class ClaimLostError extends Error {
@@ -19,6 +25,16 @@ export interface ClaimOptions {
   known?: LedgerRecord | null;
 }
 
+/** The fields a claim writes: who holds the row and until when. */
+export function claimFields(owner: string, leaseMs: number, now: number): LedgerChanges {
+  return { claimOwner: owner, claimExpiresAt: new Date(now + leaseMs).toISOString(), updatedAt: new Date(now).toISOString() };
+}
+
+/** Another worker holds an unexpired claim on the row. */
+export function isHeldByOther(record: LedgerRecord, owner: string, now: number): boolean {
+  return Boolean(record.claimOwner) && record.claimOwner !== owner && Date.parse(record.claimExpiresAt ?? "") > now;
+}
+
 /**
  * A claimed ledger row. Every write is guarded by the row's ETag, so a holder whose claim lapsed and was taken
  * learns it on its next write (ClaimLostError) instead of overwriting the new holder's progress.
@@ -27,12 +43,21 @@ export class ClaimedRow {
   /** Writes go one at a time: each needs the ETag the previous one returned. */
   private writeChain: Promise<void> = Promise.resolve();
 
+  /**
+   * The row still held a claim when this one was taken: its previous holder stopped without releasing it (a crash,
+   * a killed host), possibly after OneDrive committed the file but before the ledger recorded it.
+   */
+  readonly interruptedBefore: boolean;
+
   constructor(
-    private readonly ledger: Ledger,
+    private readonly writer: GuardedRowWriter,
     public record: LedgerRecord,
     private rowEtag: string,
     private readonly options: Required<Omit<ClaimOptions, "known">>,
-  ) {}
+    previous?: LedgerRecord,
+  ) {
+    this.interruptedBefore = Boolean(previous?.claimOwner);
+  }
 
   get owner(): string {
     return this.options.owner;
@@ -56,12 +81,18 @@ export class ClaimedRow {
       claimExpiresAt: new Date(this.options.now() + this.options.leaseMs).toISOString(),
       updatedAt: new Date(this.options.now()).toISOString(),
     };
-    this.rowEtag = await this.ledger.writeGuarded(this.record.blobName, withClaim, this.rowEtag);
+    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, withClaim, this.rowEtag);
     this.record = { ...this.record, ...withClaim };
   }
 
   renew(): Promise<void> {
     return this.update({});
+  }
+
+  /** Renews the claim now if less than `minimumMs` of it is left (a row claimed in a batch, then queued a while). */
+  async ensureLease(minimumMs: number): Promise<void> {
+    const expiresAt = Date.parse(this.record.claimExpiresAt ?? "");
+    if (!(expiresAt - this.options.now() >= minimumMs)) await this.renew();
   }
 
   /** Final write: records the outcome and lets the claim go. */
@@ -71,7 +102,7 @@ export class ClaimedRow {
 
   private async writeRelease(changes: LedgerChanges): Promise<void> {
     const released: LedgerChanges = { ...changes, claimOwner: undefined, claimExpiresAt: undefined, updatedAt: new Date(this.options.now()).toISOString() };
-    this.rowEtag = await this.ledger.writeGuarded(this.record.blobName, released, this.rowEtag);
+    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, released, this.rowEtag);
     this.record = { ...this.record, ...released };
     for (const key of ["claimOwner", "claimExpiresAt"] as const) delete this.record[key];
   }

@@ -1,16 +1,18 @@
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { BlobChangedError, BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
-import { ClaimLostError, type ClaimedRow, type LedgerChanges } from "../storage/ledger";
+import { ClaimLostError, type ClaimedRow, type LedgerChanges, type LedgerRecord } from "../storage/ledger";
 import { recordVerifiedUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
 import { FragmentReader } from "./fragmentReader";
-import { catchUpHash, createSession, findCommittedItem, resumeRecordedSession, type SessionState } from "./sessionSetup";
+import { catchUpHash, createSession, findCommittedItem, findInterruptedUpload, resumeRecordedSession, type SessionState } from "./sessionSetup";
 import { PermanentUploadError, uploadThroughSession } from "./sessionUpload";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
 
 /** A claim lapses this long after its holder's last write, so a crashed worker's blob is picked up again. */
 export const CLAIM_LEASE_MS = 60_000;
+/** A holder renews its claim this often while it works. */
+const CLAIM_RENEWAL_MS = CLAIM_LEASE_MS / 3;
 /**
  * Progress is checkpointed at most this often. Resuming needs only the session URL (written when the session is
  * created): the offset comes from the server, and bytes past the last hash checkpoint are re-read and hashed.
@@ -22,6 +24,11 @@ const MAX_VERSION_RESTARTS = 3;
 const MAX_SESSION_RESTARTS = 2;
 
 export type { FileOutcome, FileStatus, TransferLog, TransferOptions, TransferServices } from "./transferTypes";
+
+/** The row a claim creates for a blob the ledger has never seen. */
+export function initialRow(blob: SourceBlob, destination: Destination): Omit<LedgerRecord, "blobName"> {
+  return { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath: destination.fullPath, confirmedBytes: 0, fragments: 0, attempts: 0 };
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -50,6 +57,7 @@ export async function transferBlob(services: TransferServices, blobName: string,
   const base = { blob: blobName, path: destination.fullPath };
   const record = options.knownRecord === undefined ? await ledger.get(blobName) : (options.knownRecord ?? undefined);
   if (record?.status === "done" && record.blobEtag === blob.etag) {
+    await options.claimed?.release({});
     return { ...base, status: "skipped", bytes: blob.size, chunks: 0 };
   }
 
@@ -57,22 +65,30 @@ export async function transferBlob(services: TransferServices, blobName: string,
   if (pathProblem) {
     const message = `Blob "${blobName}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
     await ledger.merge(blobName, { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath: destination.fullPath, lastError: message, lastErrorAt: new Date(services.now()).toISOString(), attempts: (record?.attempts ?? 0) + 1 });
+    await options.claimed?.release({});
     services.log.error(message);
     return { ...base, status: "failed", bytes: 0, chunks: 0, error: message };
   }
 
-  const claimed = await ledger.claim(
-    blobName,
-    { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath: destination.fullPath, confirmedBytes: 0, fragments: 0, attempts: 0 },
-    { owner: services.workerId, leaseMs: CLAIM_LEASE_MS, now: services.now, known: options.knownRecord },
-  );
+  const claimed =
+    options.claimed !== undefined
+      ? options.claimed
+      : await ledger.claim(blobName, initialRow(blob, destination), { owner: services.workerId, leaseMs: CLAIM_LEASE_MS, now: services.now, known: options.knownRecord });
   if (!claimed) return { ...base, status: "busy", bytes: 0, chunks: 0 };
   if (claimed.record.status === "done" && claimed.record.blobEtag === blob.etag) {
     await claimed.release({});
     return { ...base, status: "skipped", bytes: blob.size, chunks: 0 };
   }
+  if (options.claimed) {
+    try {
+      await claimed.ensureLease(CLAIM_LEASE_MS - CLAIM_RENEWAL_MS);
+    } catch (error) {
+      if (error instanceof ClaimLostError) return { ...base, status: "busy", bytes: 0, chunks: 0, error: describe(error) };
+      throw error;
+    }
+  }
 
-  const renewal = setInterval(() => claimed.renew().catch(() => undefined), CLAIM_LEASE_MS / 3);
+  const renewal = setInterval(() => claimed.renew().catch(() => undefined), CLAIM_RENEWAL_MS);
   renewal.unref();
   try {
     for (let restart = 0; ; restart += 1) {
@@ -130,18 +146,30 @@ async function transferVersion(
     const parentId = await graph.ensureFolderPath(destination.folderPath);
     const created = await graph.uploadSmallFile(parentId, destination.fileName, new Uint8Array(0), { conflictBehavior: settings.conflictBehavior });
     const item = await graph.setLastModified(created.id, blob.lastModified.toISOString());
+    options.onUploaded?.();
     return recordVerifiedUpload(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt, fresh);
   }
 
   const hasher = new OffsetQuickXorHash();
+  const reader = new FragmentReader(services.source, blob, services.fragmentBuffers);
+  if (claimed.interruptedBefore && blob.size <= settings.chunkSizeBytes && !record.uploadUrl) {
+    const committed = await findInterruptedUpload(services, reader, hasher, blob, destination);
+    if (committed) {
+      services.log.warn(`${blob.name}: an interrupted earlier attempt had already stored this file in OneDrive; recording it without uploading again`);
+      await reader.settle();
+      options.onUploaded?.();
+      return recordVerifiedUpload(services, claimed, blob, destination, committed, hasher.digestBase64(), 0, startedAt, fresh);
+    }
+  }
   let session = await resumeRecordedSession(services, record, blob, hasher);
   if (session) services.log.info(`${blob.name}: resuming the recorded upload session at byte ${session.offset} of ${blob.size}`);
-  const reader = new FragmentReader(services.source, blob, services.fragmentBuffers);
   let checkpoints: Promise<void> = Promise.resolve();
   let lastCheckpointAt = services.now();
   try {
     for (let sessionRestart = 0; ; sessionRestart += 1) {
       if (!session) {
+        // The first fragment is read while OneDrive creates the session.
+        reader.readAhead(0);
         session = await createSession(services, blob, destination);
         // Recorded at once so a process killed mid-file resumes this session. A file that fits in one fragment has
         // nothing to resume, so it spares the write (a small file's cost is mostly its ledger round trips).
@@ -168,6 +196,8 @@ async function transferVersion(
       });
       await checkpoints;
       if (result.kind === "completed") {
+        await reader.settle();
+        options.onUploaded?.();
         return recordVerifiedUpload(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt, fresh);
       }
       if (result.kind === "outOfTime") {

@@ -52,7 +52,7 @@ export class FragmentReader {
   /** Starts reading the fragment at `offset` while the caller uploads the current one, if a buffer is free. */
   readAhead(offset: number): void {
     if (offset >= this.blob.size || this.ahead) return;
-    const buffer = this.pool.tryAcquire();
+    const buffer = this.blob.size <= this.pool.bufferSize ? Buffer.allocUnsafe(this.blob.size) : this.pool.tryAcquire();
     if (!buffer) return;
     const bytes = this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
     bytes.catch(() => undefined); // surfaced when read() awaits it

@@ -61,3 +61,20 @@ export async function findCommittedItem(graph: GraphClient, destination: Destina
   const item = await graph.getItemByPath(destination.fullPath);
   return item && item.size === size && item.file?.hashes?.quickXorHash === quickXorHash ? item : undefined;
 }
+
+/**
+ * A file that fits in one fragment is never checkpointed mid-upload, so when its previous attempt was interrupted the
+ * ledger cannot tell whether OneDrive committed it: the item at the destination answers, if it holds these very
+ * bytes. Leaves the blob's bytes hashed in `hasher` either way.
+ */
+export async function findInterruptedUpload(
+  services: TransferServices,
+  reader: FragmentReader,
+  hasher: OffsetQuickXorHash,
+  blob: SourceBlob,
+  destination: Destination,
+): Promise<DriveItem | undefined> {
+  if (blob.size === 0) return undefined;
+  hasher.updateAt(0, await reader.read(0));
+  return findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
+}

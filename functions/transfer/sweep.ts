@@ -1,7 +1,9 @@
-import pLimit from "p-limit";
+import { checkOneDrivePath } from "../onedrive/pathRules";
 import type { SourceBlob } from "../storage/blobSource";
+import type { ClaimedRow, GuardedRowWriter, LedgerRecord } from "../storage/ledger";
+import { claimRowsTogether, LedgerWriteBatcher } from "../storage/ledgerBatch";
 import { destinationFor } from "./destinationPath";
-import { transferBlob, type FileOutcome, type TransferServices } from "./blobTransfer";
+import { CLAIM_LEASE_MS, initialRow, transferBlob, type FileOutcome, type TransferServices } from "./blobTransfer";
 
 export interface SweepSummary {
   uploaded: number;
@@ -31,36 +33,141 @@ export function summarise(files: FileOutcome[]): SweepSummary {
   return summary;
 }
 
+/** A row's outcome waits this long for others to be recorded with it in one transaction. */
+const RECORD_LINGER_MS = 100;
+
 /**
  * One pass over the container: lists the blobs under the prefix and reads the whole ledger partition in a few
  * paged requests, skips every blob already done for its current ETag without any Graph call, and transfers the
  * rest TRANSFER_CONCURRENCY at a time.
+ *
+ * Files that fit in one fragment cost little more than their ledger writes, so their rows are claimed in batches
+ * ahead of the workers and their outcomes recorded in batches: a worker moves on to its next file as soon as
+ * OneDrive has committed one, while the record of the last joins a transaction. A crash in that short window leaves
+ * the row claimed; the next attempt finds the committed file in OneDrive instead of uploading it again.
  */
 export async function sweep(services: TransferServices, observer: SweepObserver = {}): Promise<SweepSummary> {
   const { settings } = services;
   const [blobs, records] = await Promise.all([collect(services.source.list(settings.sourcePrefix)), services.ledger.readAll()]);
-  const limit = pLimit(settings.transferConcurrency);
-  const outcomes = await Promise.all(
-    blobs.map((blob) => {
-      const record = records.get(blob.name) ?? null;
-      if (record?.status === "done" && record.blobEtag === blob.etag) {
-        const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, chunks: 0 };
-        observer.onFileDone?.(outcome, blob);
-        return outcome;
-      }
-      return limit(async () => {
-        observer.onFileStart?.(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath);
-        const outcome = await transferBlob(services, blob.name, {
+  const outcomes: Promise<FileOutcome>[] = new Array(blobs.length);
+  const pending: { blob: SourceBlob; index: number }[] = [];
+  blobs.forEach((blob, index) => {
+    const record = records.get(blob.name);
+    if (record?.status === "done" && record.blobEtag === blob.etag) {
+      const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, chunks: 0 };
+      observer.onFileDone?.(outcome, blob);
+      outcomes[index] = Promise.resolve(outcome);
+    } else pending.push({ blob, index });
+  });
+
+  const recorder = new LedgerWriteBatcher(services.ledger, { lingerMs: RECORD_LINGER_MS });
+  const oneFragment = new BatchClaims(
+    services,
+    pending
+      .map(({ blob }) => blob)
+      .filter((blob) => blob.size <= settings.chunkSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
+    records,
+    recorder,
+    settings.transferConcurrency,
+  );
+  let nextPending = 0;
+  let stopError: { error: unknown } | undefined;
+  const worker = async () => {
+    while (nextPending < pending.length && !stopError) {
+      const { blob, index } = pending[nextPending++];
+      observer.onFileStart?.(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath);
+      let uploaded!: () => void;
+      const uploadFinished = new Promise<void>((resolve) => (uploaded = resolve));
+      const outcome = (async () => {
+        const claimed = oneFragment.has(blob) ? await oneFragment.claimFor(blob) : undefined;
+        return transferBlob(services, blob.name, {
           knownBlob: blob,
-          knownRecord: record,
+          knownRecord: records.get(blob.name) ?? null,
+          claimed,
+          onUploaded: uploaded,
           onProgress: (confirmedBytes) => observer.onFileProgress?.(blob, confirmedBytes),
         });
-        observer.onFileDone?.(outcome, blob);
-        return outcome;
+      })();
+      outcomes[index] = outcome.then((done) => {
+        observer.onFileDone?.(done, blob);
+        return done;
       });
-    }),
-  );
-  return summarise(outcomes);
+      // A sign-in failure stops the run: every other file would fail the same way.
+      outcome.catch((error: unknown) => (stopError ??= { error }));
+      await Promise.race([uploadFinished, outcome.then(() => undefined, () => undefined)]);
+    }
+  };
+  await Promise.all(Array.from({ length: settings.transferConcurrency }, worker));
+  // A run stopped early leaves rows claimed ahead that no worker took: let them go now rather than at lease expiry.
+  const released = oneFragment.releaseUnused();
+  // No more uploads will start: records still waiting for company go out now.
+  recorder.drain();
+  await released;
+  const settled = await Promise.allSettled(outcomes.filter((outcome) => outcome !== undefined));
+  if (stopError) throw stopError.error;
+  return summarise(settled.map((result) => (result as PromiseFulfilledResult<FileOutcome>).value));
+}
+
+/** How many one-fragment rows one transaction claims. Small enough that the last waits well inside its lease. */
+const CLAIM_BATCH_ROWS = 50;
+
+/**
+ * Claims the rows of one-fragment files a batch at a time, in listing order, the next batch while the workers are
+ * still on the current one.
+ */
+class BatchClaims {
+  private readonly positions = new Map<string, number>();
+  private readonly batches = new Map<number, Promise<(ClaimedRow | undefined)[]>>();
+  private readonly handedOut = new Set<number>();
+
+  constructor(
+    private readonly services: TransferServices,
+    private readonly blobs: SourceBlob[],
+    private readonly records: Map<string, LedgerRecord>,
+    private readonly writer: GuardedRowWriter,
+    private readonly workers: number,
+  ) {
+    blobs.forEach((blob, position) => this.positions.set(blob.name, position));
+  }
+
+  has(blob: SourceBlob): boolean {
+    return this.positions.has(blob.name);
+  }
+
+  async claimFor(blob: SourceBlob): Promise<ClaimedRow | null> {
+    const position = this.positions.get(blob.name)!;
+    this.handedOut.add(position);
+    const batch = Math.floor(position / CLAIM_BATCH_ROWS);
+    if (position % CLAIM_BATCH_ROWS >= CLAIM_BATCH_ROWS - this.workers) this.start(batch + 1);
+    const rows = await this.start(batch);
+    return rows[position % CLAIM_BATCH_ROWS] ?? null;
+  }
+
+  async releaseUnused(): Promise<void> {
+    await Promise.all(
+      [...this.batches].map(async ([batch, rows]) => {
+        const claimed = await rows.catch(() => []);
+        await Promise.all(
+          claimed.map((row, offset) => (row && !this.handedOut.has(batch * CLAIM_BATCH_ROWS + offset) ? row.release({}).catch(() => undefined) : undefined)),
+        );
+      }),
+    );
+  }
+
+  private start(batch: number): Promise<(ClaimedRow | undefined)[]> {
+    let rows = this.batches.get(batch);
+    if (!rows) {
+      const { settings } = this.services;
+      const requests = this.blobs.slice(batch * CLAIM_BATCH_ROWS, (batch + 1) * CLAIM_BATCH_ROWS).map((blob) => ({
+        blobName: blob.name,
+        initial: initialRow(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder)),
+        known: this.records.get(blob.name) ?? null,
+      }));
+      rows = claimRowsTogether(this.services.ledger, requests, { owner: this.services.workerId, leaseMs: CLAIM_LEASE_MS, now: this.services.now }, this.writer);
+      this.batches.set(batch, rows);
+    }
+    return rows;
+  }
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

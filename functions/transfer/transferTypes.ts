@@ -3,7 +3,7 @@ import type { EngineSettings } from "../config/settings";
 import type { GraphClient } from "../onedrive/graphClient";
 import type { UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { BlobSource, SourceBlob } from "../storage/blobSource";
-import type { Ledger, LedgerRecord } from "../storage/ledger";
+import type { ClaimedRow, Ledger, LedgerRecord } from "../storage/ledger";
 import type { FragmentBufferPool } from "./fragmentBufferPool";
 
 export interface TransferLog {
@@ -48,5 +48,9 @@ export interface TransferOptions {
   /** From a bulk ledger read; null means "known to have no row". */
   knownRecord?: LedgerRecord | null;
   onProgress?: (confirmedBytes: number, totalBytes: number) => void;
+  /** Taken beforehand (a sweep claims rows in batches); null means another worker holds the row. */
+  claimed?: ClaimedRow | null;
+  /** OneDrive has committed the file: only its verification, the ledger record and AFTER_TRANSFER remain. */
+  onUploaded?: () => void;
 }
 

@@ -1,0 +1,148 @@
+import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
+import { MAX_ROWS_PER_TRANSACTION, rowEtagOf, type Ledger, type LedgerChanges, type LedgerRecord, type LedgerRowWrite } from "./ledger";
+
+/**
+ * Ledger writes grouped into entity-group transactions. A small file costs little more than its ledger round trips,
+ * so a sweep over many of them claims rows a batch at a time and records their outcomes a batch at a time: one
+ * request and one storage commit for up to 100 rows instead of one each.
+ */
+
+interface PendingWrite {
+  blobName: string;
+  changes: LedgerChanges;
+  rowEtag: string;
+  resolve(etag: string): void;
+  reject(error: unknown): void;
+}
+
+export interface WriteBatcherOptions {
+  /** How long the first queued write waits for others to join it. */
+  lingerMs: number;
+  maxRows?: number;
+}
+
+/**
+ * Group commit for guarded row writes: a write waits at most `lingerMs` for others, then all go in one transaction.
+ * A transaction is all or nothing, so when one row's condition fails the batch is retried row by row: the others
+ * are written and only that row's writer learns it lost its claim.
+ */
+export class LedgerWriteBatcher implements GuardedRowWriter {
+  private queued: PendingWrite[] = [];
+  private timer?: NodeJS.Timeout;
+  private draining = false;
+
+  constructor(private readonly ledger: Ledger, private readonly options: WriteBatcherOptions) {}
+
+  writeGuarded(blobName: string, changes: LedgerChanges, rowEtag: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      // A row appears at most once in a transaction: a second write to a queued row goes out with the batch first.
+      if (this.queued.some((write) => write.blobName === blobName)) this.flush();
+      this.queued.push({ blobName, changes, rowEtag, resolve, reject });
+      if (this.queued.length >= (this.options.maxRows ?? MAX_ROWS_PER_TRANSACTION)) this.flush();
+      else if (this.draining) {
+        if (this.queued.length === 1) queueMicrotask(() => this.flush());
+      } else this.timer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+    });
+  }
+
+  /**
+   * No more company is coming (the sweep has no file left to start): sends what is queued now, and from here on
+   * sends each write without lingering (writes made in the same tick still share a transaction).
+   */
+  drain(): void {
+    this.draining = true;
+    this.flush();
+  }
+
+  /** Sends whatever is queued now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length > 0) void this.send(batch);
+  }
+
+  private async send(batch: PendingWrite[]): Promise<void> {
+    if (batch.length > 1) {
+      try {
+        const etags = await this.ledger.writeRows(batch.map((write) => ({ kind: "merge", blobName: write.blobName, changes: write.changes, rowEtag: write.rowEtag })));
+        await Promise.all(batch.map(async (write, index) => write.resolve(etags[index] ?? (await this.reread(write)))));
+        return;
+      } catch {
+        // Nothing was written: each row is tried alone below, so one lost claim does not fail the others.
+      }
+    }
+    await Promise.all(
+      batch.map((write) => this.ledger.writeGuarded(write.blobName, write.changes, write.rowEtag).then(write.resolve, write.reject)),
+    );
+  }
+
+  private async reread(write: PendingWrite): Promise<string> {
+    const etag = await this.ledger.currentRowEtag(write.blobName);
+    if (etag === undefined) throw new ClaimLostError(write.blobName);
+    return etag;
+  }
+}
+
+export interface ClaimRequest {
+  blobName: string;
+  /** Seeds the row when it does not exist yet. */
+  initial: Omit<LedgerRecord, "blobName">;
+  /** The row as the sweep's bulk read returned it; null when it had none. */
+  known: LedgerRecord | null;
+}
+
+/**
+ * Claims rows in transactions of up to 100. Resolves, in order, the claimed row or undefined when another worker
+ * holds it. When a transaction fails (a row created or claimed meanwhile by someone else), its rows are claimed one
+ * by one, which re-reads each and settles every race the usual way.
+ */
+export async function claimRowsTogether(
+  ledger: Ledger,
+  requests: ClaimRequest[],
+  options: Omit<ClaimOptions, "known">,
+  writer: GuardedRowWriter,
+): Promise<(ClaimedRow | undefined)[]> {
+  await ledger.ensureTable();
+  const resolved: Required<Omit<ClaimOptions, "known">> = { now: Date.now, ...options };
+  const claimed: (ClaimedRow | undefined)[] = new Array(requests.length).fill(undefined);
+  const now = resolved.now();
+  const fields = claimFields(resolved.owner, resolved.leaseMs, now);
+  const together: { index: number; write: LedgerRowWrite; record: LedgerRecord; previous?: LedgerRecord }[] = [];
+  const alone: number[] = [];
+  requests.forEach((request, index) => {
+    const { known } = request;
+    if (known === null) {
+      const record: LedgerRecord = { blobName: request.blobName, ...request.initial, ...fields };
+      together.push({ index, write: { kind: "create", record }, record });
+      return;
+    }
+    const rowEtag = rowEtagOf(known);
+    if (isHeldByOther(known, resolved.owner, now)) return;
+    if (rowEtag === undefined) return alone.push(index);
+    together.push({ index, write: { kind: "merge", blobName: request.blobName, changes: fields, rowEtag }, record: { ...known, ...fields }, previous: known });
+  });
+
+  for (let start = 0; start < together.length; start += MAX_ROWS_PER_TRANSACTION) {
+    const group = together.slice(start, start + MAX_ROWS_PER_TRANSACTION);
+    let etags: (string | undefined)[] | undefined;
+    try {
+      etags = await ledger.writeRows(group.map((entry) => entry.write));
+    } catch {
+      alone.push(...group.map((entry) => entry.index));
+      continue;
+    }
+    for (const [position, entry] of group.entries()) {
+      const etag = etags[position] ?? (await ledger.currentRowEtag(entry.record.blobName));
+      if (etag !== undefined) claimed[entry.index] = new ClaimedRow(writer, entry.record, etag, resolved, entry.previous);
+    }
+  }
+  await Promise.all(
+    alone.map(async (index) => {
+      const request = requests[index];
+      claimed[index] = await ledger.claim(request.blobName, request.initial, resolved, writer);
+    }),
+  );
+  return claimed;
+}

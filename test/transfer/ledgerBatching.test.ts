@@ -1,0 +1,172 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { TableClient } from "@azure/data-tables";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { createStorageClients } from "../../functions/storage/storageClients";
+import { ClaimLostError, Ledger, type LedgerRecord } from "../../functions/storage/ledger";
+import { claimRowsTogether, LedgerWriteBatcher } from "../../functions/storage/ledgerBatch";
+import { azuriteForSuite } from "../support/azurite";
+import { createTransferFixture, uniqueName, type TransferFixture } from "../support/transferHarness";
+
+/**
+ * Every request a table client sends: method and path (a transaction is one POST to /$batch), and for each
+ * transaction how many rows it writes (the sub-requests in its multipart body).
+ */
+function countingTableClient(connectionString: string, tableName: string): { table: TableClient; requests: string[]; transactionRows: number[] } {
+  const requests: string[] = [];
+  const transactionRows: number[] = [];
+  const counter: PipelinePolicy = {
+    name: "countRequests",
+    sendRequest: (request, next) => {
+      requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      if (request.url.endsWith("/$batch") && typeof request.body === "string") {
+        transactionRows.push(request.body.match(/^(POST|PUT|PATCH|MERGE|DELETE) \S+ HTTP\/1\.1/gm)?.length ?? 0);
+      }
+      return next(request);
+    },
+  };
+  const table = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true, additionalPolicies: [{ policy: counter, position: "perCall" }] });
+  return { table, requests, transactionRows };
+}
+
+const writesOf = (requests: string[]) => requests.filter((request) => !request.startsWith("GET"));
+const initial = (blobName: string): Omit<LedgerRecord, "blobName"> => ({ blobEtag: `etag-${blobName}`, status: "pending", size: 1, destinationPath: blobName, confirmedBytes: 0, fragments: 0, attempts: 0 });
+
+describe("ledger rows claimed and recorded in transactions", () => {
+  const suite = azuriteForSuite();
+
+  function ledgerWithCounter(): { ledger: Ledger; requests: string[] } {
+    const { table, requests } = countingTableClient(suite.instance.connectionString, uniqueName("batch"));
+    return { ledger: new Ledger(table, "outbox"), requests };
+  }
+
+  test("claims new and existing rows in one transaction, leaving out a row another worker holds", async () => {
+    const { ledger, requests } = ledgerWithCounter();
+    await ledger.claim("held.txt", initial("held.txt"), { owner: "other-worker", leaseMs: 60_000 });
+    await ledger.merge("old.txt", { status: "failed", blobEtag: "etag-old.txt", lastError: "earlier failure" });
+    const rows = await ledger.readAll();
+    requests.length = 0;
+
+    const names = ["new-1.txt", "new-2.txt", "old.txt", "held.txt"];
+    const claimed = await claimRowsTogether(ledger, names.map((blobName) => ({ blobName, initial: initial(blobName), known: rows.get(blobName) ?? null })), { owner: "me", leaseMs: 60_000 }, ledger);
+
+    assert.deepEqual(claimed.map((row) => row?.record.blobName), ["new-1.txt", "new-2.txt", "old.txt", undefined]);
+    assert.deepEqual(writesOf(requests), [`POST /devstoreaccount1/$batch`], "one transaction for the three claims");
+    const after = await ledger.readAll();
+    for (const name of ["new-1.txt", "new-2.txt", "old.txt"]) assert.equal(after.get(name)?.claimOwner, "me", name);
+    assert.equal(after.get("held.txt")?.claimOwner, "other-worker");
+    assert.equal(after.get("old.txt")?.lastError, "earlier failure", "a claim merges: the row keeps what it held");
+    assert.equal(claimed[2]?.interruptedBefore, false, "a released row was not interrupted");
+  });
+
+  test("when another worker claims one row first, the transaction fails whole and every other row is still claimed", async () => {
+    const { ledger } = ledgerWithCounter();
+    const rows = await ledger.readAll();
+    // Both rows are unknown to the bulk read; a rival creates one of them before the transaction runs.
+    await ledger.claim("raced.txt", initial("raced.txt"), { owner: "rival", leaseMs: 60_000 });
+    const claimed = await claimRowsTogether(ledger, ["free.txt", "raced.txt"].map((blobName) => ({ blobName, initial: initial(blobName), known: rows.get(blobName) ?? null })), { owner: "me", leaseMs: 60_000 }, ledger);
+    assert.equal(claimed[0]?.record.blobName, "free.txt");
+    assert.equal(claimed[1], undefined, "the rival's row stays the rival's");
+    assert.equal((await ledger.get("raced.txt"))?.claimOwner, "rival");
+  });
+
+  test("a row whose holder stopped without releasing it is claimed as interrupted", async () => {
+    const { ledger } = ledgerWithCounter();
+    const lapsed = { owner: "crashed", leaseMs: 60_000, now: () => Date.now() - 120_000 };
+    await ledger.claim("left.txt", initial("left.txt"), lapsed);
+    const rows = await ledger.readAll();
+    const [claimed] = await claimRowsTogether(ledger, [{ blobName: "left.txt", initial: initial("left.txt"), known: rows.get("left.txt")! }], { owner: "me", leaseMs: 60_000 }, ledger);
+    assert.equal(claimed?.interruptedBefore, true);
+  });
+
+  test("rows claimed with a write batcher have their writes sent as one transaction, and a stale one fails alone", async () => {
+    const { ledger, requests } = ledgerWithCounter();
+    const batcher = new LedgerWriteBatcher(ledger, { lingerMs: 3_600_000, maxRows: 3 });
+    const names = ["a.txt", "b.txt", "c.txt"];
+    const claimed = await claimRowsTogether(ledger, names.map((blobName) => ({ blobName, initial: initial(blobName), known: null })), { owner: "me", leaseMs: 60_000 }, batcher);
+    requests.length = 0;
+    await Promise.all(claimed.map((row) => row!.update({ status: "uploading" })));
+    assert.deepEqual(writesOf(requests), ["POST /devstoreaccount1/$batch"], "three writes, one request");
+
+    // b.txt's row moves on behind its holder's back: that write is refused, the other two are written.
+    await ledger.merge("b.txt", { warning: "someone else wrote here" });
+    const outcomes = await Promise.allSettled(claimed.map((row) => row!.release({ status: "done" })));
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.ok((outcomes[1] as PromiseRejectedResult).reason instanceof ClaimLostError);
+    const rows = await ledger.readAll();
+    assert.deepEqual(names.map((name) => rows.get(name)?.status), ["done", "uploading", "done"]);
+    assert.deepEqual(names.map((name) => rows.get(name)?.claimOwner), [undefined, "me", undefined]);
+  });
+
+  test("a draining write batcher sends at once instead of waiting out its linger", async () => {
+    const { ledger, requests } = ledgerWithCounter();
+    const batcher = new LedgerWriteBatcher(ledger, { lingerMs: 3_600_000 });
+    const [row] = await claimRowsTogether(ledger, [{ blobName: "solo.txt", initial: initial("solo.txt"), known: null }], { owner: "me", leaseMs: 60_000 }, batcher);
+    requests.length = 0;
+    const released = row!.release({ status: "done" });
+    batcher.drain();
+    await released;
+    assert.equal(writesOf(requests).length, 1);
+    assert.equal((await ledger.get("solo.txt"))?.status, "done");
+  });
+});
+
+describe("sweeps of small files", () => {
+  const suite = azuriteForSuite();
+
+  async function fixtureWith(env: Record<string, string> = {}): Promise<TransferFixture & { tableRequests: string[]; transactionRows: number[] }> {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, env));
+    const counted = countingTableClient(suite.instance.connectionString, fixture.settings.ledgerTable);
+    const storage = createStorageClients(fixture.settings.storage);
+    const engine = fixture.engine;
+    fixture.engine = (overrides = {}) => engine({ storage: { ...storage, tableClient: () => counted.table }, ...overrides });
+    return Object.assign(fixture, { tableRequests: counted.requests, transactionRows: counted.transactionRows });
+  }
+
+  test("claims one-fragment rows 50 to a transaction and records every file done and released", async () => {
+    const fixture = await fixtureWith();
+    const names = Array.from({ length: 120 }, (_, index) => `small/${String(index).padStart(3, "0")}.txt`);
+    for (const name of names) await fixture.putBlob(name, `content of ${name}`);
+    const summary = await fixture.engine().sweep();
+    assert.deepEqual([summary.uploaded, summary.failed], [120, 0]);
+    // Claims go 50 rows to a transaction. Records join whatever transaction is open within 100 ms, so how many
+    // share one depends on the machine's speed; a record left alone is written on its own.
+    const singleWrites = writesOf(fixture.tableRequests).filter((request) => !request.endsWith("/$batch") && !request.endsWith("/Tables"));
+    const rowsWritten = fixture.transactionRows.reduce((sum, rows) => sum + rows, 0) + singleWrites.length;
+    assert.equal(rowsWritten, 2 * 120, "each row written twice (claimed, then recorded done and released), nothing more");
+    for (const claimBatch of [50, 50, 20]) assert.ok(fixture.transactionRows.includes(claimBatch), `a ${claimBatch}-row claim transaction: ${fixture.transactionRows.join(", ")}`);
+    assert.ok(fixture.transactionRows.length + singleWrites.length <= 3 + 120, "3 requests claimed 120 rows; each record took at most one");
+    const rows = await new Ledger(TableClient.fromConnectionString(suite.instance.connectionString, fixture.settings.ledgerTable, { allowInsecureConnection: true }), fixture.settings.sourceContainer).readAll();
+    for (const name of names) {
+      const row = rows.get(name);
+      assert.equal(row?.status, "done", name);
+      assert.equal(row?.claimOwner, undefined, `${name} released`);
+      assert.equal(fixture.emulator.getItem(name)?.content?.toString(), `content of ${name}`);
+    }
+  });
+
+  test("a file OneDrive committed before its worker died is recorded from OneDrive, not uploaded twice", async () => {
+    const fixture = await fixtureWith({ CONFLICT_BEHAVIOR: "rename" });
+    await fixture.putBlob("report.txt", "quarterly figures");
+    await fixture.putBlob("changed.txt", "what the blob holds");
+    assert.equal((await fixture.engine().sweep()).uploaded, 2);
+    // The state a crash between OneDrive's commit and the ledger's record leaves: the row still claimed, not done.
+    const ledger = fixture.engine().services.ledger;
+    const lapsed = new Date(Date.now() - 1_000).toISOString();
+    for (const name of ["report.txt", "changed.txt"]) await ledger.merge(name, { status: "pending", claimOwner: "crashed-worker", claimExpiresAt: lapsed });
+    // Someone changed one file in OneDrive meanwhile: that one is not the blob's content and is sent again.
+    fixture.emulator.putFile("changed.txt", "edited in OneDrive");
+    fixture.emulator.clearRequests();
+
+    const rerun = await fixture.engine().sweep();
+    assert.deepEqual(rerun.files.map((file) => [file.blob, file.status]).sort(), [["changed.txt", "uploaded"], ["report.txt", "uploaded"]]);
+    const sessions = fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession"));
+    assert.equal(sessions.length, 1, "only the file whose OneDrive copy differs is uploaded");
+    assert.ok(sessions[0].url.includes("changed.txt"));
+    assert.deepEqual(fixture.emulator.listTree().filter((path) => path.startsWith("report")), ["report.txt"], "no renamed duplicate");
+    assert.ok(fixture.log.lines.some((line) => line.includes("report.txt: an interrupted earlier attempt had already stored this file")));
+    const rows = await ledger.readAll();
+    assert.equal(rows.get("report.txt")?.status, "done");
+    assert.equal(rows.get("report.txt")?.claimOwner, undefined);
+  });
+});

@@ -68,7 +68,6 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
       .filter((blob) => blob.size <= settings.chunkSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
     records,
     recorder,
-    settings.transferConcurrency,
   );
   let nextPending = 0;
   let stopError: { error: unknown } | undefined;
@@ -108,7 +107,11 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   return summarise(settled.map((result) => (result as PromiseFulfilledResult<FileOutcome>).value));
 }
 
-/** How many one-fragment rows one transaction claims. Small enough that the last waits well inside its lease. */
+/**
+ * How many one-fragment rows one transaction claims. The next batch is claimed when the workers are half-way
+ * through this one, so a row waits for at most one and a half batches of files: well inside its lease even when
+ * OneDrive takes seconds a file (and a row that waited long is renewed before its transfer starts).
+ */
 const CLAIM_BATCH_ROWS = 50;
 
 /**
@@ -125,7 +128,6 @@ class BatchClaims {
     private readonly blobs: SourceBlob[],
     private readonly records: Map<string, LedgerRecord>,
     private readonly writer: GuardedRowWriter,
-    private readonly workers: number,
   ) {
     blobs.forEach((blob, position) => this.positions.set(blob.name, position));
   }
@@ -138,7 +140,7 @@ class BatchClaims {
     const position = this.positions.get(blob.name)!;
     this.handedOut.add(position);
     const batch = Math.floor(position / CLAIM_BATCH_ROWS);
-    if (position % CLAIM_BATCH_ROWS >= CLAIM_BATCH_ROWS - this.workers) this.start(batch + 1);
+    if (position % CLAIM_BATCH_ROWS >= CLAIM_BATCH_ROWS / 2) this.start(batch + 1);
     const rows = await this.start(batch);
     return rows[position % CLAIM_BATCH_ROWS] ?? null;
   }

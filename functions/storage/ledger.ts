@@ -238,8 +238,13 @@ export class Ledger implements GuardedRowWriter {
         : ["update", { partitionKey: this.partitionKey, rowKey: ledgerRowKey(write.blobName), ...toEntityFields(write.changes) }, "Merge", { etag: write.rowEtag }],
     );
     const response = await this.table.submitTransaction(actions);
-    const etagByRowKey = new Map(response.subResponses.map((sub) => [sub.rowKey, sub.etag]));
-    return writes.map((write) => etagByRowKey.get(ledgerRowKey(write.kind === "create" ? write.record.blobName : write.blobName)));
+    // A transaction answers its operations in order; only creates name their row (updates carry no Location).
+    return writes.map((write, index) => {
+      const rowKey = ledgerRowKey(write.kind === "create" ? write.record.blobName : write.blobName);
+      const inOrder = response.subResponses[index];
+      if (inOrder && (inOrder.rowKey === undefined || inOrder.rowKey === rowKey)) return inOrder.etag;
+      return response.subResponses.find((sub) => sub.rowKey === rowKey)?.etag;
+    });
   }
 
   /** The row's current ETag (after a transaction that did not report it). */

@@ -134,6 +134,8 @@ describe("sweeps of small files", () => {
     const singleWrites = writesOf(fixture.tableRequests).filter((request) => !request.endsWith("/$batch") && !request.endsWith("/Tables"));
     const rowsWritten = fixture.transactionRows.reduce((sum, rows) => sum + rows, 0) + singleWrites.length;
     assert.equal(rowsWritten, 2 * 120, "each row written twice (claimed, then recorded done and released), nothing more");
+    const rowReads = fixture.tableRequests.filter((request) => request.startsWith("GET") && request.includes("(PartitionKey"));
+    assert.deepEqual(rowReads, [], "rows are read only by the sweep's bulk query; transactions return each new ETag");
     for (const claimBatch of [50, 50, 20]) assert.ok(fixture.transactionRows.includes(claimBatch), `a ${claimBatch}-row claim transaction: ${fixture.transactionRows.join(", ")}`);
     assert.ok(fixture.transactionRows.length + singleWrites.length <= 3 + 120, "3 requests claimed 120 rows; each record took at most one");
     const rows = await new Ledger(TableClient.fromConnectionString(suite.instance.connectionString, fixture.settings.ledgerTable, { allowInsecureConnection: true }), fixture.settings.sourceContainer).readAll();

@@ -9,9 +9,9 @@ export class FragmentBufferPool {
    * The pool for `transferConcurrency` files at once: one buffer per file for the fragment being sent, plus ONE
    * read-ahead. A single file still reads fragment N+1 while N is PUT (the 1 GiB case needs exactly two); with
    * several files the link is already kept busy by the others' PUTs, so a read-ahead each buys no throughput and
-   * costs a fragment of memory each. Measured with 4 files of 256 MiB, 10 MiB fragments: peak RSS 182-188 MB with
-   * concurrency + 1 buffers against 200-212 MB with concurrency + 2, at the same wall time; the sampled ArrayBuffer
-   * peak fell by 15-30 MiB, more than the one buffer saved, as fewer downloads run at once.
+   * costs a fragment of memory each. Measured with 4 files of 256 MiB at once, 10 MiB fragments (npm run bench):
+   * peak RSS mostly 177-197 MB with concurrency + 1 buffers against 190-219 MB with concurrency + 2, at the same
+   * wall time (alternating runs), and the 1 GiB single file unchanged.
    */
   static forTransfers(bufferSize: number, transferConcurrency: number): FragmentBufferPool {
     if (!Number.isInteger(transferConcurrency) || transferConcurrency < 1) throw new RangeError(`transferConcurrency must be a positive integer, got ${transferConcurrency}`);

@@ -42,7 +42,7 @@ export class TransferEngine {
       settings,
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
-      fragmentBuffers: new FragmentBufferPool(settings.chunkSizeBytes, settings.transferConcurrency + 2),
+      fragmentBuffers: FragmentBufferPool.forTransfers(settings.chunkSizeBytes, settings.transferConcurrency),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
       graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
       uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),

@@ -81,8 +81,22 @@ export class ClaimedRow {
       claimExpiresAt: new Date(this.options.now() + this.options.leaseMs).toISOString(),
       updatedAt: new Date(this.options.now()).toISOString(),
     };
-    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, withClaim, this.rowEtag);
+    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, this.changedFields(withClaim), this.rowEtag);
     this.record = { ...this.record, ...withClaim };
+  }
+
+  /**
+   * Only what differs from the row as this holder knows it: every write is guarded by the row's ETag, so the row is
+   * exactly `record` when the write lands. Clearing a field the row never had, or rewriting a value it already
+   * holds, would only make each ledger write (a small file's main cost besides its bytes) bigger.
+   */
+  private changedFields(changes: LedgerChanges): LedgerChanges {
+    const changed: LedgerChanges = {};
+    const current = this.record as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(changes)) {
+      if (value !== current[key]) (changed as Record<string, unknown>)[key] = value;
+    }
+    return changed;
   }
 
   renew(): Promise<void> {
@@ -102,7 +116,7 @@ export class ClaimedRow {
 
   private async writeRelease(changes: LedgerChanges): Promise<void> {
     const released: LedgerChanges = { ...changes, claimOwner: undefined, claimExpiresAt: undefined, updatedAt: new Date(this.options.now()).toISOString() };
-    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, released, this.rowEtag);
+    this.rowEtag = await this.writer.writeGuarded(this.record.blobName, this.changedFields(released), this.rowEtag);
     this.record = { ...this.record, ...released };
     for (const key of ["claimOwner", "claimExpiresAt"] as const) delete this.record[key];
   }

@@ -34,7 +34,7 @@ export function summarise(files: FileOutcome[]): SweepSummary {
 }
 
 /** A row's outcome waits this long for others to be recorded with it in one transaction. */
-const RECORD_LINGER_MS = 100;
+const RECORD_LINGER_MS = 250;
 
 /**
  * One pass over the container: lists the blobs under the prefix and reads the whole ledger partition in a few

@@ -53,6 +53,8 @@ export class DriveStore {
   readonly driveId = `b!${randomBytes(12).toString("hex")}`;
   readonly root: StoredItem;
   private readonly itemsById = new Map<string, StoredItem>();
+  /** Bytes held by files (quota "used"). */
+  private fileBytes = 0;
 
   constructor(
     readonly driveType: "personal" | "business",
@@ -115,6 +117,7 @@ export class DriveStore {
   writeFile(parent: StoredItem, name: string, content: FileContent, times: FileSystemTimes): { item: StoredItem; created: boolean } {
     const existing = this.child(parent, name);
     if (existing !== undefined && !existing.isFolder) {
+      this.fileBytes += content.size - existing.size;
       existing.size = content.size;
       existing.quickXorHash = content.quickXorHash;
       existing.chunks = content.chunks;
@@ -125,6 +128,7 @@ export class DriveStore {
       return { item: existing, created: false };
     }
     const file = this.newItem(name, parent, false, times);
+    this.fileBytes += content.size;
     file.size = content.size;
     file.quickXorHash = content.quickXorHash;
     file.chunks = content.chunks;
@@ -138,6 +142,7 @@ export class DriveStore {
     parent?.children.delete(item.name.toLowerCase());
     const forget = (node: StoredItem): void => {
       this.itemsById.delete(node.id);
+      if (!node.isFolder) this.fileBytes -= node.size;
       for (const child of node.children.values()) forget(child);
     };
     forget(item);
@@ -170,10 +175,9 @@ export class DriveStore {
     }
   }
 
+  /** Kept as a running total: every upload checks the quota, and summing the drive each time grows with it. */
   usedBytes(): number {
-    let used = 0;
-    for (const item of this.itemsById.values()) if (!item.isFolder) used += item.size;
-    return used;
+    return this.fileBytes;
   }
 
   remainingBytes(): number {

@@ -30,6 +30,11 @@ export function initialRow(blob: SourceBlob, destination: Destination): Omit<Led
   return { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath: destination.fullPath, confirmedBytes: 0, fragments: 0, attempts: 0 };
 }
 
+/** This attempt's number for this blob version (the row counts attempts per version). */
+function attemptNumber(record: LedgerRecord, blob: SourceBlob): number {
+  return (record.blobEtag === blob.etag ? record.attempts : 0) + 1;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -88,6 +93,8 @@ export async function transferBlob(services: TransferServices, blobName: string,
     }
   }
 
+  // The row as claimed: its attempt count is the one before this attempt, whatever this attempt writes later.
+  const rowAtClaim = claimed.record;
   const renewal = setInterval(() => claimed.renew().catch(() => undefined), CLAIM_RENEWAL_MS);
   renewal.unref();
   try {
@@ -115,7 +122,7 @@ export async function transferBlob(services: TransferServices, blobName: string,
     }
     services.log.error(`${blobName}: ${message}`);
     await claimed
-      .release({ status: "failed", lastError: message, lastErrorAt: new Date(services.now()).toISOString(), uploadUrl: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined })
+      .release({ status: "failed", blobEtag: blob.etag, size: blob.size, attempts: attemptNumber(rowAtClaim, blob), lastError: message, lastErrorAt: new Date(services.now()).toISOString(), uploadUrl: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined })
       .catch(() => undefined);
     return { ...base, status: "failed", bytes: 0, chunks: 0, error: message };
   } finally {
@@ -132,7 +139,7 @@ async function transferVersion(
 ): Promise<FileOutcome> {
   const { settings, graph, uploads } = services;
   const record = claimed.record;
-  const attempts = (record.blobEtag === blob.etag ? record.attempts : 0) + 1;
+  const attempts = attemptNumber(record, blob);
   const startedAt = services.now();
   const base = { blob: blob.name, path: destination.fullPath };
   const fresh: LedgerChanges = {

@@ -2,7 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { TableClient } from "@azure/data-tables";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { loadEngineSettings } from "../../functions/config/settings";
+import { StaticAccessTokenProvider } from "../../functions/onedrive/accessToken";
 import { createStorageClients } from "../../functions/storage/storageClients";
+import { TransferEngine } from "../../functions/transfer/transferEngine";
 import { ClaimLostError, Ledger, type LedgerRecord } from "../../functions/storage/ledger";
 import { claimRowsTogether, LedgerWriteBatcher } from "../../functions/storage/ledgerBatch";
 import { azuriteForSuite } from "../support/azurite";
@@ -12,9 +15,10 @@ import { createTransferFixture, uniqueName, type TransferFixture } from "../supp
  * Every request a table client sends: method and path (a transaction is one POST to /$batch), and for each
  * transaction how many rows it writes (the sub-requests in its multipart body).
  */
-function countingTableClient(connectionString: string, tableName: string): { table: TableClient; requests: string[]; transactionRows: number[] } {
+function countingTableClient(connectionString: string, tableName: string): { table: TableClient; requests: string[]; transactionRows: number[]; bodies: string[] } {
   const requests: string[] = [];
   const transactionRows: number[] = [];
+  const bodies: string[] = [];
   const counter: PipelinePolicy = {
     name: "countRequests",
     sendRequest: (request, next) => {
@@ -22,11 +26,12 @@ function countingTableClient(connectionString: string, tableName: string): { tab
       if (request.url.endsWith("/$batch") && typeof request.body === "string") {
         transactionRows.push(request.body.match(/^(POST|PUT|PATCH|MERGE|DELETE) \S+ HTTP\/1\.1/gm)?.length ?? 0);
       }
+      if (typeof request.body === "string") bodies.push(request.body);
       return next(request);
     },
   };
   const table = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true, additionalPolicies: [{ policy: counter, position: "perCall" }] });
-  return { table, requests, transactionRows };
+  return { table, requests, transactionRows, bodies };
 }
 
 const writesOf = (requests: string[]) => requests.filter((request) => !request.startsWith("GET"));
@@ -114,13 +119,13 @@ describe("ledger rows claimed and recorded in transactions", () => {
 describe("sweeps of small files", () => {
   const suite = azuriteForSuite();
 
-  async function fixtureWith(env: Record<string, string> = {}): Promise<TransferFixture & { tableRequests: string[]; transactionRows: number[] }> {
+  async function fixtureWith(env: Record<string, string> = {}): Promise<TransferFixture & { tableRequests: string[]; transactionRows: number[]; tableBodies: string[] }> {
     const fixture = suite.closeAfter(await createTransferFixture(suite.instance, env));
     const counted = countingTableClient(suite.instance.connectionString, fixture.settings.ledgerTable);
     const storage = createStorageClients(fixture.settings.storage);
     const engine = fixture.engine;
     fixture.engine = (overrides = {}) => engine({ storage: { ...storage, tableClient: () => counted.table }, ...overrides });
-    return Object.assign(fixture, { tableRequests: counted.requests, transactionRows: counted.transactionRows });
+    return Object.assign(fixture, { tableRequests: counted.requests, transactionRows: counted.transactionRows, tableBodies: counted.bodies });
   }
 
   test("claims one-fragment rows 50 to a transaction and records every file done and released", async () => {
@@ -138,6 +143,7 @@ describe("sweeps of small files", () => {
     assert.deepEqual(rowReads, [], "rows are read only by the sweep's bulk query; transactions return each new ETag");
     for (const claimBatch of [50, 50, 20]) assert.ok(fixture.transactionRows.includes(claimBatch), `a ${claimBatch}-row claim transaction: ${fixture.transactionRows.join(", ")}`);
     assert.ok(fixture.transactionRows.length + singleWrites.length <= 3 + 120, "3 requests claimed 120 rows; each record took at most one");
+    assert.ok(!fixture.tableBodies.some((body) => body.includes(`"uploadUrl":""`)), "a field the row never had is not written empty");
     const rows = await new Ledger(TableClient.fromConnectionString(suite.instance.connectionString, fixture.settings.ledgerTable, { allowInsecureConnection: true }), fixture.settings.sourceContainer).readAll();
     for (const name of names) {
       const row = rows.get(name);
@@ -145,6 +151,24 @@ describe("sweeps of small files", () => {
       assert.equal(row?.claimOwner, undefined, `${name} released`);
       assert.equal(fixture.emulator.getItem(name)?.content?.toString(), `content of ${name}`);
     }
+  });
+
+  test("a file that failed before is recorded done with its old error cleared", async () => {
+    const fixture = await fixtureWith({ CONFLICT_BEHAVIOR: "fail" });
+    fixture.emulator.putFile("clash.txt", "already there");
+    await fixture.putBlob("clash.txt", "the blob");
+    const first = await fixture.engine().sweep();
+    assert.equal(first.failed, 1);
+    const ledger = fixture.engine().services.ledger;
+    assert.match((await ledger.get("clash.txt"))?.lastError ?? "", /409|nameAlreadyExists/);
+    // The user lets it replace the file after all.
+    const replacing = new TransferEngine(loadEngineSettings({ ...fixture.settingsEnv, CONFLICT_BEHAVIOR: "replace" }), { tokenProvider: new StaticAccessTokenProvider(fixture.emulator.accessToken) });
+    const second = await replacing.sweep();
+    assert.equal(second.uploaded, 1, second.files[0].error);
+    const row = await ledger.get("clash.txt");
+    assert.equal(row?.status, "done");
+    assert.equal(row?.lastError, undefined, "the earlier failure is cleared");
+    assert.equal(row?.attempts, 2);
   });
 
   test("a file OneDrive committed before its worker died is recorded from OneDrive, not uploaded twice", async () => {

@@ -1,21 +1,20 @@
 /**
  * Fragment buffers shared by every transfer in a process. Each file needs one buffer for the fragment being sent and
- * would like a second for the read-ahead; the pool holds fewer than two per file (see forTransfers), so with several
+ * would like a second for the read-ahead; the pool holds one per file (see forTransfers), so with several
  * files in flight some skip their read-ahead (the other files keep the link busy meanwhile) and process memory stays
  * bounded however many files, or host invocations, run at once.
  */
 export class FragmentBufferPool {
   /**
-   * The pool for `transferConcurrency` files at once: one buffer per file for the fragment being sent, plus ONE
-   * read-ahead. A single file still reads fragment N+1 while N is PUT (the 1 GiB case needs exactly two); with
-   * several files the link is already kept busy by the others' PUTs, so a read-ahead each buys no throughput and
-   * costs a fragment of memory each. Measured with 4 files of 256 MiB at once, 10 MiB fragments (npm run bench):
-   * peak RSS mostly 177-197 MB with concurrency + 1 buffers against 190-219 MB with concurrency + 2, at the same
-   * wall time (alternating runs), and the 1 GiB single file unchanged.
+   * The pool for `transferConcurrency` files at once: one buffer per file, and never fewer than two. A single file
+   * reads fragment N+1 into the second buffer while N is PUT (the 1 GiB case needs exactly two); with several files
+   * a file reads ahead only into a buffer no other file is using, because the others' PUTs keep the link busy while
+   * it reads. Measured with 4 files of 256 MiB at once, 10 MiB fragments (npm run bench, BENCH_RSS_RUNS=4): peak RSS
+   * 166-173 MB with 4 buffers, against 188-201 MB with 5 and 190-219 MB with 6, at the same wall time.
    */
   static forTransfers(bufferSize: number, transferConcurrency: number): FragmentBufferPool {
     if (!Number.isInteger(transferConcurrency) || transferConcurrency < 1) throw new RangeError(`transferConcurrency must be a positive integer, got ${transferConcurrency}`);
-    return new FragmentBufferPool(bufferSize, transferConcurrency + 1);
+    return new FragmentBufferPool(bufferSize, Math.max(2, transferConcurrency));
   }
 
   private readonly free: Buffer[] = [];

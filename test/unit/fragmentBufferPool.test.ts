@@ -19,10 +19,14 @@ describe("FragmentBufferPool.forTransfers", () => {
     for (const buffer of taken) assert.equal(buffer.length, BUFFER_BYTES);
   });
 
-  test("four files get one buffer each plus a single read-ahead", () => {
+  test("four files get one buffer each, and read ahead only with a buffer another file is not using", () => {
     const pool = FragmentBufferPool.forTransfers(BUFFER_BYTES, 4);
-    assert.equal(pool.capacity, 5);
-    assert.equal(takeAll(pool).length, 5);
+    assert.equal(pool.capacity, 4);
+    assert.equal(takeAll(pool).length, 4);
+  });
+
+  test("two files share two buffers between them", () => {
+    assert.equal(FragmentBufferPool.forTransfers(BUFFER_BYTES, 2).capacity, 2);
   });
 
   test("a released buffer is handed out again instead of a new one", () => {

@@ -121,7 +121,6 @@ const CLAIM_BATCH_ROWS = 50;
 class BatchClaims {
   private readonly positions = new Map<string, number>();
   private readonly batches = new Map<number, Promise<(ClaimedRow | undefined)[]>>();
-  private readonly handedOut = new Set<number>();
 
   constructor(
     private readonly services: TransferServices,
@@ -138,23 +137,21 @@ class BatchClaims {
 
   async claimFor(blob: SourceBlob): Promise<ClaimedRow | null> {
     const position = this.positions.get(blob.name)!;
-    this.handedOut.add(position);
     const batch = Math.floor(position / CLAIM_BATCH_ROWS);
     if (position % CLAIM_BATCH_ROWS >= CLAIM_BATCH_ROWS / 2) this.start(batch + 1);
     const rows = await this.start(batch);
-    return rows[position % CLAIM_BATCH_ROWS] ?? null;
+    const row = rows[position % CLAIM_BATCH_ROWS];
+    // Handed out once: the batch keeps no reference, so a long sweep does not hold every claimed row to its end.
+    rows[position % CLAIM_BATCH_ROWS] = undefined;
+    return row ?? null;
   }
 
+  /** Rows claimed ahead that no worker took (every row handed out is cleared from its batch). */
   async releaseUnused(): Promise<void> {
-    await Promise.all(
-      [...this.batches].map(async ([batch, rows]) => {
-        const claimed = await rows.catch(() => []);
-        await Promise.all(
-          claimed.map((row, offset) => (row && !this.handedOut.has(batch * CLAIM_BATCH_ROWS + offset) ? row.release({}).catch(() => undefined) : undefined)),
-        );
-      }),
-    );
+    const batches = await Promise.all([...this.batches.values()].map((rows) => rows.catch(() => [])));
+    await Promise.all(batches.flat().map((row) => row?.release({}).catch(() => undefined)));
   }
+
 
   private start(batch: number): Promise<(ClaimedRow | undefined)[]> {
     let rows = this.batches.get(batch);

@@ -23,7 +23,7 @@ import { ownCpuMs, processCpuMs } from "./processCpu";
  *   BENCH_CPU_PROF=<dir>            run the children under `node --cpu-prof`, one .cpuprofile per run in <dir>
  *   BENCH_CHILD_NODE_ARGS="..."     extra node options for the children only (flags that print nothing on stdout)
  *   BENCH_FRAGMENT_MIB=<n>          fragment size (CHUNK_SIZE_MB) instead of the issue's 10 MiB
- *   BENCH_RSS_RUNS=<n>              run the 4 x 256 MiB engine n times on one seeding (peak RSS varies run to run)
+ *   BENCH_RSS_RUNS=<n>              run the 4 x 256 MiB engine n times on one seeding (default 3; the highest counts)
  */
 
 const MIB = 1024 * 1024;
@@ -42,8 +42,11 @@ const HASH_BYTES = 512 * MIB;
 const RCLONE_MIB_PER_S = 145;
 /** No single measurement may take longer; a stuck one is killed and reported instead of hanging the bench. */
 const CHILD_TIME_LIMIT_MS = 150_000;
-const PIPE_ROUNDS = 2;
-const RSS_RUNS = Number(process.env.BENCH_RSS_RUNS ?? 1);
+/** Rounds of the engine / minimal pipe pair: the machine's noise is larger than the difference being measured. */
+const PIPE_ROUNDS = 3;
+const SMALL_ROUNDS = 2;
+/** Peak RSS varies run to run (when V8 collects download garbage): the figure is the highest of these runs. */
+const RSS_RUNS = Number(process.env.BENCH_RSS_RUNS ?? 3);
 if (!Number.isInteger(RSS_RUNS) || RSS_RUNS < 1 || RSS_RUNS > 10) throw new Error("BENCH_RSS_RUNS must be an integer from 1 to 10");
 
 const repoRoot = join(__dirname, "..", "..", "..");
@@ -197,12 +200,17 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     figures.push({ name: "4 x 256 MiB end to end (engine)", value: mibPerSecond(fastest(runs, "engine4x256#")), unit: "MiB/s" });
   }
   if (groups.has("small")) {
-    const engineFiles = filesPerSecond(usable(runs.engineSmall));
-    const loopFiles = filesPerSecond(usable(runs.loopSmall));
+    const engineFiles = filesPerSecond(fastest(runs, "engineSmall#"));
+    const loopFiles = filesPerSecond(fastest(runs, "loopSmall#"));
     figures.push({ name: "2,000 x 8 KiB: engine", value: engineFiles, unit: "files/s" });
     figures.push({ name: "2,000 x 8 KiB: minimal read-then-PUT loop", value: loopFiles, unit: "files/s" });
     const filesRatio = ratio(engineFiles, loopFiles);
-    figures.push({ name: "2,000 x 8 KiB: engine / loop", value: filesRatio, unit: "x", target: ">= 0.8", pass: filesRatio === undefined ? undefined : filesRatio >= 0.8 });
+    const smallRoundRatios: string[] = [];
+    for (let round = 1; round <= SMALL_ROUNDS; round++) {
+      const roundRatio = ratio(filesPerSecond(usable(runs[`engineSmall#${round}`])), filesPerSecond(usable(runs[`loopSmall#${round}`])));
+      smallRoundRatios.push(roundRatio === undefined ? "n/a" : roundRatio.toFixed(2));
+    }
+    figures.push({ name: "2,000 x 8 KiB: engine / loop (best runs)", value: filesRatio, unit: "x", target: ">= 0.8", pass: filesRatio === undefined ? undefined : filesRatio >= 0.8, note: `per round: ${smallRoundRatios.join(", ")}` });
     const done = usable(runs.engineDone);
     const doneRequests = done ? done.graphRequests + done.uploadRequests : undefined;
     const skippedAll = done?.result?.skipped === SMALL_COUNT;
@@ -263,10 +271,23 @@ async function runMeasurements(context: BenchContext, blobService: BlobServiceCl
     await container.create();
     process.stderr.write(`seeding ${SMALL_COUNT} blobs of 8 KiB...\n`);
     await seedSmallBlobs(container, SMALL_COUNT, SMALL_BYTES);
-    runs.loopSmall = await measure(context, "minimal loop 2,000 x 8 KiB", "smallLoop", { connectionString, container: container.containerName, graphEndpoint, accessToken, folder: "minimal-loop", concurrency: CONCURRENCY } satisfies SmallLoopArgs);
-    const env = engineEnv(context, container.containerName, freshTableName("benchsmall"), "engine-small");
-    runs.engineSmall = await measure(context, "engine 2,000 x 8 KiB", "engine", { env } satisfies EngineArgs);
-    runs.engineDone = await measure(context, "engine sweep, 2,000 done", "engine", { env } satisfies EngineArgs);
+    // As with the pipe: alternating rounds, best of each, so a slow moment of the machine does not decide the ratio.
+    let doneEnv: Record<string, string> | undefined;
+    for (let round = 1; round <= SMALL_ROUNDS; round++) {
+      const loop = () => measure(context, `minimal loop 2,000 x 8 KiB #${round}`, "smallLoop", { connectionString, container: container.containerName, graphEndpoint, accessToken, folder: `minimal-loop-${round}`, concurrency: CONCURRENCY } satisfies SmallLoopArgs);
+      // A fresh ledger table and folder each round, so every round transfers all 2,000 files.
+      const env = engineEnv(context, container.containerName, freshTableName("benchsmall"), `engine-small-${round}`);
+      doneEnv ??= env;
+      const engine = () => measure(context, `engine 2,000 x 8 KiB #${round}`, "engine", { env } satisfies EngineArgs);
+      if (round % 2 === 1) {
+        runs[`loopSmall#${round}`] = await loop();
+        runs[`engineSmall#${round}`] = await engine();
+      } else {
+        runs[`engineSmall#${round}`] = await engine();
+        runs[`loopSmall#${round}`] = await loop();
+      }
+    }
+    runs.engineDone = await measure(context, "engine sweep, 2,000 done", "engine", { env: doneEnv! } satisfies EngineArgs);
   }
   if (groups.has("hash")) {
     runs.hash = await measure(context, "QuickXorHash 512 MiB", "hash", { totalBytes: HASH_BYTES, updateBytes: FRAGMENT_BYTES } satisfies HashArgs);

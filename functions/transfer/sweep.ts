@@ -91,8 +91,9 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
         observer.onFileDone?.(done, blob);
         return done;
       });
-      // A sign-in failure stops the run: every other file would fail the same way.
-      outcome.catch((error: unknown) => (stopError ??= { error }));
+      // A sign-in failure stops the run: every other file would fail the same way. Noted here at once (an outcome
+      // rejected with no handler until the end of the run would be an unhandled rejection); thrown after the run.
+      outcomes[index].catch((error: unknown) => (stopError ??= { error }));
       await Promise.race([uploadFinished, outcome.then(() => undefined, () => undefined)]);
     }
   };

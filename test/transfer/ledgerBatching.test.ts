@@ -153,6 +153,18 @@ describe("sweeps of small files", () => {
     }
   });
 
+  test("a sweep stopped by a sign-in failure lets go of every row it claimed, taken or not", async () => {
+    const fixture = await fixtureWith();
+    for (let index = 0; index < 12; index++) await fixture.putBlob(`stopped/${index}.txt`, `file ${index}`);
+    const relink = Object.assign(new Error("OneDrive needs to be linked again"), { name: "RelinkRequiredError" });
+    const engine = fixture.engine({ tokenProvider: { getAccessToken: () => Promise.reject(relink) } });
+    await assert.rejects(engine.sweep(), /linked again/);
+    const rows = await engine.services.ledger.readAll();
+    assert.equal(rows.size, 12, "all twelve were claimed in one batch");
+    for (const [name, row] of rows) assert.equal(row.claimOwner, undefined, `${name} released`);
+    assert.equal(fixture.emulator.requests.filter((request) => request.origin === "upload").length, 0);
+  });
+
   test("a file that failed before is recorded done with its old error cleared", async () => {
     const fixture = await fixtureWith({ CONFLICT_BEHAVIOR: "fail" });
     fixture.emulator.putFile("clash.txt", "already there");

@@ -65,12 +65,16 @@ export class LedgerWriteBatcher implements GuardedRowWriter {
 
   private async send(batch: PendingWrite[]): Promise<void> {
     if (batch.length > 1) {
+      let etags: (string | undefined)[] | undefined;
       try {
-        const etags = await this.ledger.writeRows(batch.map((write) => ({ kind: "merge", blobName: write.blobName, changes: write.changes, rowEtag: write.rowEtag })));
-        await Promise.all(batch.map(async (write, index) => write.resolve(etags[index] ?? (await this.reread(write)))));
-        return;
+        etags = await this.ledger.writeRows(batch.map((write) => ({ kind: "merge", blobName: write.blobName, changes: write.changes, rowEtag: write.rowEtag })));
       } catch {
         // Nothing was written: each row is tried alone below, so one lost claim does not fail the others.
+      }
+      if (etags) {
+        const written = etags;
+        await Promise.all(batch.map((write, index) => (written[index] !== undefined ? Promise.resolve(written[index]!) : this.reread(write)).then(write.resolve, write.reject)));
+        return;
       }
     }
     await Promise.all(

@@ -69,8 +69,10 @@ export async function transferBlob(services: TransferServices, blobName: string,
   const pathProblem = checkOneDrivePath(destination.fullPath);
   if (pathProblem) {
     const message = `Blob "${blobName}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
-    await ledger.merge(blobName, { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath: destination.fullPath, lastError: message, lastErrorAt: new Date(services.now()).toISOString(), attempts: (record?.attempts ?? 0) + 1 });
-    await options.claimed?.release({});
+    const failure: LedgerChanges = { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath: destination.fullPath, lastError: message, lastErrorAt: new Date(services.now()).toISOString(), attempts: (record?.attempts ?? 0) + 1 };
+    // A row claimed beforehand is written through its claim (an unguarded merge would move its ETag under it).
+    if (options.claimed) await options.claimed.release(failure);
+    else await ledger.merge(blobName, failure);
     services.log.error(message);
     return { ...base, status: "failed", bytes: 0, chunks: 0, error: message };
   }

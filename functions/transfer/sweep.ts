@@ -164,6 +164,8 @@ class BatchClaims {
         known: this.records.get(blob.name) ?? null,
       }));
       rows = claimRowsTogether(this.services.ledger, requests, { owner: this.services.workerId, leaseMs: CLAIM_LEASE_MS, now: this.services.now }, this.writer);
+      // A batch claimed ahead may fail before any worker awaits it; the worker that does will see the error.
+      rows.catch(() => undefined);
       this.batches.set(batch, rows);
     }
     return rows;

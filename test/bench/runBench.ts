@@ -239,6 +239,13 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
   return figures;
 }
 
+type NamedRun = [key: string, run: () => Promise<Measurement>];
+
+/** Odd rounds run `first` then `second`, even rounds the other way round, so neither always goes first. */
+async function inAlternatingOrder(round: number, first: NamedRun, second: NamedRun, runs: Record<string, Measurement>): Promise<void> {
+  for (const [key, run] of round % 2 === 1 ? [first, second] : [second, first]) runs[key] = await run();
+}
+
 async function runMeasurements(context: BenchContext, blobService: BlobServiceClient): Promise<Record<string, Measurement>> {
   const runs: Record<string, Measurement> = {};
   const { connectionString } = context.azurite;
@@ -261,13 +268,7 @@ async function runMeasurements(context: BenchContext, blobService: BlobServiceCl
     for (let round = 1; round <= PIPE_ROUNDS; round++) {
       const pipe = () => measure(context, `minimal pipe 1 GiB #${round}`, "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "minimal-pipe.bin" } satisfies PipeArgs);
       const engine = () => measure(context, `engine 1 GiB #${round}`, "engine", { env: engineEnv(context, container.containerName, freshTableName("benchlarge"), "engine-large") } satisfies EngineArgs);
-      if (round % 2 === 1) {
-        runs[`pipe1g#${round}`] = await pipe();
-        runs[`engine1g#${round}`] = await engine();
-      } else {
-        runs[`engine1g#${round}`] = await engine();
-        runs[`pipe1g#${round}`] = await pipe();
-      }
+      await inAlternatingOrder(round, [`pipe1g#${round}`, pipe], [`engine1g#${round}`, engine], runs);
     }
     await container.delete();
   }
@@ -296,13 +297,7 @@ async function runMeasurements(context: BenchContext, blobService: BlobServiceCl
       const env = engineEnv(context, container.containerName, freshTableName("benchsmall"), `engine-small-${round}`);
       doneEnv ??= env;
       const engine = () => measure(context, `engine 2,000 x 8 KiB #${round}`, "engine", { env } satisfies EngineArgs);
-      if (round % 2 === 1) {
-        runs[`loopSmall#${round}`] = await loop();
-        runs[`engineSmall#${round}`] = await engine();
-      } else {
-        runs[`engineSmall#${round}`] = await engine();
-        runs[`loopSmall#${round}`] = await loop();
-      }
+      await inAlternatingOrder(round, [`loopSmall#${round}`, loop], [`engineSmall#${round}`, engine], runs);
     }
     runs.engineDone = await measure(context, "engine sweep, 2,000 done", "engine", { env: doneEnv! } satisfies EngineArgs);
   }

@@ -1,6 +1,7 @@
 import type { DriveStore } from "./driveStore";
 import { type Exchange } from "./exchange";
 import type { ArmedFault, FaultPlan } from "./faults";
+import type { RecordedRequest } from "./types";
 import type { SessionRegistry } from "./uploadSessions";
 
 /** Everything a route handler needs, shared by the Graph and upload origins. */
@@ -14,6 +15,8 @@ export interface EmulatorContext {
   storeContent: boolean;
   now: () => number;
   graphEndpoint: string;
+  /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
+  requests: RecordedRequest[];
 }
 
 /** The throttle body the doc quotes (section 5). */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import type { RecordedRequest } from "./types";
@@ -18,31 +18,41 @@ export class ServiceError extends Error {
 
 export class BodyTooLargeError extends Error {}
 
+/** What a handler reads from a request: its line, its headers and its body as a stream of buffers. */
+export type ExchangeRequest = AsyncIterable<Buffer> & {
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers: IncomingHttpHeaders;
+};
+
+/** Turns anything a handler threw into the error answer it stands for. */
+export function toServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  return new ServiceError(500, "generalException", `Emulator failure: ${error instanceof Error ? error.message : String(error)}`);
+}
+
 /**
  * One request/response pair: request ids, the recorded entry, uniform error bodies, latency, and dropping.
  * Graph errors use the Graph envelope (`innerError` with date and ids); the upload host answers the bodies the
  * OneDrive error page shows (`innererror` with only a code), so clients must read both spellings, as they must
- * against the real service.
+ * against the real service. Subclasses decide where the answer goes: a socket (HttpExchange) or a batch's
+ * sub-response (batchRoutes), so the same route code serves both.
  */
-export class Exchange {
+export abstract class Exchange {
   readonly requestId = randomUUID();
   readonly clientRequestId: string;
   readonly url: URL;
   /** Extra delay before the answer, set by a slowResponse fault. */
   extraDelayMs = 0;
   private answered = false;
-  /** Captured up front: a destroyed request stream may already have let go of its socket. */
-  private readonly socket: Socket;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: ExchangeRequest,
     readonly record: RecordedRequest,
     private readonly latencyMs: number,
-    private readonly now: () => number,
+    protected readonly now: () => number,
   ) {
     const given = req.headers["client-request-id"];
-    this.socket = req.socket;
     this.clientRequestId = typeof given === "string" && given !== "" ? given : randomUUID();
     this.url = new URL(req.url ?? "/", "https://emulator.invalid");
   }
@@ -65,12 +75,11 @@ export class Exchange {
   }
 
   async sendJson(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
-    const text = JSON.stringify(body);
-    await this.send(status, text, { "content-type": "application/json; charset=utf-8", ...headers });
+    await this.answer(status, headers, body);
   }
 
   async sendEmpty(status: number, headers: Record<string, string> = {}): Promise<void> {
-    await this.send(status, undefined, headers);
+    await this.answer(status, headers, undefined);
   }
 
   async sendError(error: ServiceError): Promise<void> {
@@ -89,31 +98,64 @@ export class Exchange {
     return { error: { code, message, innerError } };
   }
 
-  /** Destroys the connection without an answer, as a dropped or reset connection looks to the client. */
-  drop(): void {
+  /** Ends the exchange without an answer, as a dropped or reset connection looks to the client. */
+  abstract drop(): void;
+
+  /** Hands the answer over; json undefined means no body. Called at most once, after the delay. */
+  protected abstract deliver(status: number, headers: Record<string, string>, json: unknown): void;
+
+  /** Claims the single answer; false when the exchange was already answered or dropped. */
+  protected claimAnswer(): boolean {
+    if (this.answered) return false;
     this.answered = true;
+    return true;
+  }
+
+  private async answer(status: number, headers: Record<string, string>, json: unknown): Promise<void> {
+    if (!this.claimAnswer()) return;
+    const delay = this.latencyMs + this.extraDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.deliver(status, headers, json);
+  }
+}
+
+/** An exchange over a real HTTPS connection. */
+export class HttpExchange extends Exchange {
+  /** Captured up front: a destroyed request stream may already have let go of its socket. */
+  private readonly socket: Socket;
+
+  constructor(
+    private readonly message: IncomingMessage,
+    private readonly res: ServerResponse,
+    record: RecordedRequest,
+    latencyMs: number,
+    now: () => number,
+  ) {
+    super(message, record, latencyMs, now);
+    this.socket = message.socket;
+  }
+
+  drop(): void {
+    this.claimAnswer();
     this.record.status = 0;
     this.socket.destroy();
   }
 
-  private async send(status: number, text: string | undefined, headers: Record<string, string>): Promise<void> {
-    if (this.answered) return;
-    this.answered = true;
-    const delay = this.latencyMs + this.extraDelayMs;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  protected deliver(status: number, headers: Record<string, string>, json: unknown): void {
     if (this.res.destroyed) return;
     this.record.status = status;
-    const payload = text === undefined ? undefined : Buffer.from(text, "utf8");
+    const payload = json === undefined ? undefined : Buffer.from(JSON.stringify(json), "utf8");
     this.res.writeHead(status, {
       "request-id": this.requestId,
       "client-request-id": this.clientRequestId,
       date: new Date(this.now()).toUTCString(),
       "content-length": String(payload?.length ?? 0),
+      ...(payload === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
       ...headers,
     });
     this.res.end(payload);
     // An error answered before the body was read: discard the rest so the connection can be reused.
-    if (!this.req.readableEnded) this.req.resume();
+    if (!this.message.readableEnded) this.message.resume();
   }
 }
 

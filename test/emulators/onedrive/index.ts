@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { loadTestCertificate } from "../../support/testCertificate";
 import type { EmulatorContext } from "./context";
 import { DriveStore } from "./driveStore";
-import { Exchange, ServiceError } from "./exchange";
+import { HttpExchange, toServiceError } from "./exchange";
 import { FaultPlan } from "./faults";
 import { handleGraphRequest } from "./graphRoutes";
 import { handleUploadRequest } from "./uploadRoutes";
@@ -65,6 +65,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     storeContent,
     now,
     graphEndpoint,
+    requests,
   };
 
   const serve = (origin: "graph" | "upload") => (req: IncomingMessage, res: ServerResponse) => {
@@ -82,14 +83,10 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       startedAt: now(),
     };
     requests.push(record);
-    const exchange = new Exchange(req, res, record, latencyMs, now);
+    const exchange = new HttpExchange(req, res, record, latencyMs, now);
     const handler = origin === "graph" ? handleGraphRequest : handleUploadRequest;
     handler(exchange, context).catch(async (error: unknown) => {
-      const serviceError =
-        error instanceof ServiceError
-          ? error
-          : new ServiceError(500, "generalException", `Emulator failure: ${error instanceof Error ? error.message : String(error)}`);
-      await exchange.sendError(serviceError).catch(() => exchange.drop());
+      await exchange.sendError(toServiceError(error)).catch(() => exchange.drop());
     });
   };
   graphServer.on("request", serve("graph"));

@@ -77,6 +77,8 @@ export interface RecordedRequest {
   /** 0 when the emulator dropped the connection without answering. */
   status: number;
   startedAt: number;
+  /** Set on the parts of a JSON batch: the request-id of the `POST /v1.0/$batch` that carried them. */
+  batchId?: string;
 }
 
 export interface OpenSessionInfo {

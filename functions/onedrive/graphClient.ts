@@ -9,7 +9,13 @@ import {
 } from "@azure/core-rest-pipeline";
 import type { AccessTokenProvider } from "./accessToken";
 import { GraphError } from "./graphError";
+import { BATCH_UNSUPPORTED_STATUSES, BatchUnsupportedError, MAX_BATCH_REQUESTS } from "./graphBatch";
 import type {
+  BatchableRequest,
+  BatchRequestBody,
+  BatchResponseBody,
+  BatchSubRequest,
+  BatchSubResponse,
   ConflictBehavior,
   CreateFolderBody,
   CreateUploadSessionBody,
@@ -73,7 +79,8 @@ interface CallOptions {
 }
 
 export class GraphClient {
-  private readonly baseUrl: string;
+  /** Graph root including the version, without a trailing slash. */
+  readonly baseUrl: string;
   private readonly baseOrigin: string;
   private readonly drivePath: string;
   private readonly pipeline: Pipeline;
@@ -179,23 +186,66 @@ export class GraphClient {
 
   /** One-request upload (PUT …/content), for empty and small files; the only way to create a 0-byte file. */
   async uploadSmallFile(parentId: string, name: string, content: Uint8Array, options: { conflictBehavior: ConflictBehavior }): Promise<DriveItem> {
-    assertName(name);
-    if (content.length > SIMPLE_UPLOAD_MAX_BYTES) {
-      throw new RangeError(`uploadSmallFile takes at most ${SIMPLE_UPLOAD_MAX_BYTES} bytes (got ${content.length}); use an upload session`);
-    }
-    const query = `@microsoft.graph.conflictBehavior=${encodeURIComponent(options.conflictBehavior)}`;
-    return this.required(
-      await this.call<DriveItem>("PUT", `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/content?${query}`, { binary: content }),
-    );
+    return this.required(await this.call<DriveItem>("PUT", this.simpleUploadPath(parentId, name, content, options.conflictBehavior), { binary: content }));
   }
 
   async setLastModified(itemId: string, lastModifiedDateTime: string): Promise<DriveItem> {
-    return this.required(await this.call<DriveItem>("PATCH", this.itemPath(itemId), { json: { fileSystemInfo: { lastModifiedDateTime } } }));
+    return this.required(await this.call<DriveItem>("PATCH", this.itemPath(itemId), { json: lastModifiedBody(lastModifiedDateTime) }));
+  }
+
+  /** uploadSmallFile as one request of a JSON batch (the bytes travel as base64). */
+  smallFileBatchRequest(parentId: string, name: string, content: Uint8Array, options: { conflictBehavior: ConflictBehavior }): BatchableRequest {
+    const url = this.simpleUploadPath(parentId, name, content, options.conflictBehavior);
+    const body = Buffer.from(content.buffer, content.byteOffset, content.length).toString("base64");
+    return { method: "PUT", url, headers: { "Content-Type": "application/octet-stream" }, body };
+  }
+
+  /** setLastModified as one request of a JSON batch. */
+  lastModifiedBatchRequest(itemId: string, lastModifiedDateTime: string): BatchableRequest {
+    return { method: "PATCH", url: this.itemPath(itemId), headers: { "Content-Type": "application/json" }, body: lastModifiedBody(lastModifiedDateTime) };
+  }
+
+  /**
+   * Sends up to 20 requests in one POST /$batch and returns the answers by request id. Each answer carries its own
+   * status (a 200 batch can hold failures). Throws BatchUnsupportedError when the endpoint does not batch at all.
+   */
+  async sendBatch(requests: BatchSubRequest[]): Promise<Map<string, BatchSubResponse>> {
+    if (requests.length === 0 || requests.length > MAX_BATCH_REQUESTS) {
+      throw new RangeError(`a JSON batch holds 1 to ${MAX_BATCH_REQUESTS} requests (got ${requests.length})`);
+    }
+    const body: BatchRequestBody = { requests };
+    let answer: BatchResponseBody | undefined;
+    try {
+      answer = await this.call<BatchResponseBody>("POST", "/$batch", { json: body });
+    } catch (error) {
+      if (error instanceof GraphError && BATCH_UNSUPPORTED_STATUSES.has(error.status)) throw new BatchUnsupportedError(error);
+      throw error;
+    }
+    const byId = new Map<string, BatchSubResponse>();
+    for (const response of answer?.responses ?? []) {
+      if (response && typeof response.id === "string" && typeof response.status === "number") byId.set(response.id.toLowerCase(), response);
+    }
+    const answered = new Map<string, BatchSubResponse>();
+    for (const request of requests) {
+      const response = byId.get(request.id.toLowerCase());
+      if (response === undefined) throw new Error(`Graph answered a JSON batch without an answer for request ${request.id}`);
+      answered.set(request.id, response);
+    }
+    return answered;
   }
 
   /** Deletes (to the recycle bin); an item already gone counts as deleted, so a retried DELETE is harmless. */
   async deleteItem(itemId: string): Promise<void> {
     await this.call<unknown>("DELETE", this.itemPath(itemId), { tolerate: [404] });
+  }
+
+  private simpleUploadPath(parentId: string, name: string, content: Uint8Array, conflictBehavior: ConflictBehavior): string {
+    assertName(name);
+    if (content.length > SIMPLE_UPLOAD_MAX_BYTES) {
+      throw new RangeError(`a simple upload takes at most ${SIMPLE_UPLOAD_MAX_BYTES} bytes (got ${content.length}); use an upload session`);
+    }
+    const query = `@microsoft.graph.conflictBehavior=${encodeURIComponent(conflictBehavior)}`;
+    return `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/content?${query}`;
   }
 
   private itemPath(itemId: string): string {
@@ -281,6 +331,10 @@ export class GraphClient {
 interface ResolvedFolder {
   id: string;
   createdNow: boolean;
+}
+
+function lastModifiedBody(lastModifiedDateTime: string): { fileSystemInfo: { lastModifiedDateTime: string } } {
+  return { fileSystemInfo: { lastModifiedDateTime } };
 }
 
 function assertName(name: string): void {

@@ -112,3 +112,38 @@ export interface GraphErrorBody {
     innerError?: GraphInnerError;
   };
 }
+
+/**
+ * One request of a JSON batch (POST /$batch, https://learn.microsoft.com/graph/json-batching). `url` is relative to
+ * the version root; a body needs a Content-Type header, and a body that is not JSON travels as a base64 string.
+ */
+export interface BatchSubRequest {
+  id: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  dependsOn?: string[];
+}
+
+/** A request ready to join a batch; the batch gives it its id. */
+export type BatchableRequest = Omit<BatchSubRequest, "id">;
+
+export interface BatchRequestBody {
+  requests: BatchSubRequest[];
+}
+
+/**
+ * One answer of a batch; answers may come in any order, matched by `id`. The service answers a content upload's
+ * body as a base64 string of the JSON (by design, Microsoft Q&A 1352007), other bodies as JSON.
+ */
+export interface BatchSubResponse {
+  id: string;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface BatchResponseBody {
+  responses: BatchSubResponse[];
+}

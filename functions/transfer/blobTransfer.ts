@@ -1,3 +1,5 @@
+import { BatchUnsupportedError } from "../onedrive/graphBatch";
+import type { DriveItem } from "../onedrive/graphTypes";
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { BlobChangedError, BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
@@ -170,6 +172,14 @@ async function transferVersion(
       return recordVerifiedUpload(services, claimed, blob, destination, committed, hasher.digestBase64(), 0, startedAt, fresh);
     }
   }
+  const batcher = services.smallFiles;
+  if (batcher?.accepts(blob.size) && blob.size <= settings.chunkSizeBytes) {
+    const item = await uploadInBatch(services, batcher, reader, hasher, blob, destination, options);
+    if (item) {
+      await reader.settle();
+      return recordVerifiedUpload(services, claimed, blob, destination, item, hasher.digestBase64(), 1, startedAt, fresh);
+    }
+  }
   let session = await resumeRecordedSession(services, record, blob, hasher);
   if (session) services.log.info(`${blob.name}: resuming the recorded upload session at byte ${session.offset} of ${blob.size}`);
   let checkpoints: Promise<void> = Promise.resolve();
@@ -228,5 +238,36 @@ async function transferVersion(
     throw error;
   } finally {
     await reader.settle();
+  }
+}
+
+/**
+ * A small file through a JSON batch (simple PUT, then its time). Undefined when the Graph endpoint does not batch,
+ * before anything was stored: the caller then takes the upload-session path.
+ */
+async function uploadInBatch(
+  services: TransferServices,
+  batcher: NonNullable<TransferServices["smallFiles"]>,
+  reader: FragmentReader,
+  hasher: OffsetQuickXorHash,
+  blob: SourceBlob,
+  destination: Destination,
+  options: TransferOptions,
+): Promise<DriveItem | undefined> {
+  const content = await reader.read(0);
+  hasher.updateAt(0, content);
+  const parentId = await services.graph.ensureFolderPath(destination.folderPath);
+  try {
+    return await batcher.upload({
+      parentId,
+      name: destination.fileName,
+      content,
+      conflictBehavior: services.settings.conflictBehavior,
+      lastModifiedDateTime: blob.lastModified.toISOString(),
+      onStored: () => options.onUploaded?.(),
+    });
+  } catch (error) {
+    if (!(error instanceof BatchUnsupportedError)) throw error;
+    return undefined;
   }
 }

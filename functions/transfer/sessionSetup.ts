@@ -76,5 +76,10 @@ export async function findInterruptedUpload(
 ): Promise<DriveItem | undefined> {
   if (blob.size === 0) return undefined;
   hasher.updateAt(0, await reader.read(0));
-  return findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
+  const committed = await findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
+  if (committed === undefined) return undefined;
+  // A batched file stored just before the interruption may still lack the blob's time (set by a second request).
+  const storedTime = Date.parse(committed.fileSystemInfo?.lastModifiedDateTime ?? "");
+  if (Math.abs(storedTime - blob.lastModified.getTime()) < 1000) return committed;
+  return services.graph.setLastModified(committed.id, blob.lastModified.toISOString());
 }

@@ -9,6 +9,7 @@ import { Ledger, newWorkerId } from "../storage/ledger";
 import { createStorageClients, type StorageClients } from "../storage/storageClients";
 import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
 import { FragmentBufferPool } from "./fragmentBufferPool";
+import { SmallFileBatcher } from "./smallFileBatch";
 import { sweep, type SweepObserver, type SweepSummary } from "./sweep";
 
 export interface EngineDependencies {
@@ -38,17 +39,21 @@ export class TransferEngine {
       ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
       ...(dependencies.now ? { now: dependencies.now } : {}),
     };
+    const graph = new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection });
+    const now = dependencies.now ?? Date.now;
+    const sleep = dependencies.sleep ?? defaultSleep;
     this.services = {
       settings,
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       fragmentBuffers: FragmentBufferPool.forTransfers(settings.chunkSizeBytes, settings.transferConcurrency),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
-      graph: new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
+      graph,
+      smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),
       uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
       workerId: dependencies.workerId ?? newWorkerId(),
-      now: dependencies.now ?? Date.now,
-      sleep: dependencies.sleep ?? defaultSleep,
+      now,
+      sleep,
       log: dependencies.log ?? silentLog,
     };
   }

@@ -5,6 +5,7 @@ import type { UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { BlobSource, SourceBlob } from "../storage/blobSource";
 import type { ClaimedRow, Ledger, LedgerRecord } from "../storage/ledger";
 import type { FragmentBufferPool } from "./fragmentBufferPool";
+import type { SmallFileBatcher } from "./smallFileBatch";
 
 export interface TransferLog {
   info(message: string): void;
@@ -21,6 +22,8 @@ export interface TransferServices {
   fragmentBuffers: FragmentBufferPool;
   graph: GraphClient;
   uploads: UploadSessionClient;
+  /** Small files go to OneDrive in JSON batches; absent, every file takes an upload session. */
+  smallFiles?: SmallFileBatcher;
   workerId: string;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -50,7 +53,10 @@ export interface TransferOptions {
   onProgress?: (confirmedBytes: number, totalBytes: number) => void;
   /** Taken beforehand (a sweep claims rows in batches); null means another worker holds the row. */
   claimed?: ClaimedRow | null;
-  /** OneDrive has committed the file: only its verification, the ledger record and AFTER_TRANSFER remain. */
+  /**
+   * OneDrive has committed the file's bytes: only its verification, the ledger record, AFTER_TRANSFER and (for a
+   * batched small file) the PATCH of its time remain.
+   */
   onUploaded?: () => void;
 }
 

@@ -1,0 +1,153 @@
+import { BatchUnsupportedError, MAX_BATCH_REQUESTS, subResponseError, subResponseJson } from "../onedrive/graphBatch";
+import type { GraphClient } from "../onedrive/graphClient";
+import type { BatchableRequest, BatchSubRequest, BatchSubResponse, ConflictBehavior, DriveItem } from "../onedrive/graphTypes";
+import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
+
+/**
+ * Small files travel to OneDrive in JSON batches: each file is a simple PUT …/content (which honours
+ * conflictBehavior) and then a PATCH of its fileSystemInfo (the only way to keep the blob's time without an upload
+ * session), each request riding in whichever batch leaves next with up to 19 others. A file costs a small share of
+ * two HTTP round trips instead of two whole ones (upload session + fragment), which is what a small file's
+ * transfer time is made of. The cost: OneDrive for Business keeps the PATCH as a second version of the file.
+ */
+
+/** Files up to this size are batched: 20 of them stay under the service's 4 MB request limit once in base64. */
+export const BATCHED_FILE_MAX_BYTES = 128 * 1024;
+
+/** Batches in flight at once: one more fills while one travels. */
+const DEFAULT_BATCHES_IN_FLIGHT = 2;
+
+export interface SmallFileUpload {
+  parentId: string;
+  name: string;
+  content: Uint8Array;
+  conflictBehavior: ConflictBehavior;
+  /** The blob's time, kept as the file's fileSystemInfo.lastModifiedDateTime. */
+  lastModifiedDateTime: string;
+  /** OneDrive holds the bytes; only the time remains to be set. */
+  onStored?: (stored: DriveItem) => void;
+}
+
+interface QueuedRequest {
+  /** The request without its batch id (ids are given per batch). */
+  request: BatchableRequest;
+  /** Attempts made so far. */
+  attempts: number;
+  resolve(item: DriveItem): void;
+  reject(error: unknown): void;
+}
+
+export interface SmallFileBatcherOptions {
+  batchesInFlight?: number;
+  /** The engine's clock and sleep, and the retry tuning every Graph call uses. */
+  retry?: Omit<RetryOptions, "maxAttempts">;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+export class SmallFileBatcher {
+  private readonly queue: QueuedRequest[] = [];
+  private inFlight = 0;
+  /** Unknown until the first batch is answered; false once the endpoint refused `$batch`. */
+  private supported: boolean | undefined;
+  private refusal?: BatchUnsupportedError["cause"];
+  private readonly batchesInFlight: number;
+
+  constructor(
+    private readonly graph: GraphClient,
+    private readonly options: SmallFileBatcherOptions,
+  ) {
+    this.batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
+  }
+
+  /** Whether a file of this size goes through batches (never empty files: they keep their own path). */
+  accepts(size: number): boolean {
+    return this.supported !== false && size > 0 && size <= BATCHED_FILE_MAX_BYTES;
+  }
+
+  /**
+   * Stores the file and sets its time; resolves with the item as OneDrive holds it after both. Rejects with
+   * BatchUnsupportedError, before anything was stored, when the endpoint does not batch: send the file alone.
+   */
+  async upload(file: SmallFileUpload): Promise<DriveItem> {
+    if (this.supported === false) throw new BatchUnsupportedError(this.refusal!);
+    const put = this.graph.smallFileBatchRequest(file.parentId, file.name, file.content, { conflictBehavior: file.conflictBehavior });
+    const stored = await this.enqueue(put);
+    file.onStored?.(stored);
+    const patch = this.graph.lastModifiedBatchRequest(stored.id, file.lastModifiedDateTime);
+    const timed = await this.enqueue(patch);
+    // The PATCH answer is the newer item; the upload's answer fills in a hash or size it may leave out.
+    return { ...stored, ...timed, size: timed.size ?? stored.size, file: timed.file?.hashes ? timed.file : stored.file };
+  }
+
+  private enqueue(request: BatchableRequest): Promise<DriveItem> {
+    return new Promise<DriveItem>((resolve, reject) => {
+      this.queue.push({ request, attempts: 0, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    // Until the endpoint has answered one batch, one at a time: a refusal then turns back every queued file at once.
+    const limit = this.supported === true ? this.batchesInFlight : 1;
+    while (this.inFlight < limit && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
+      this.inFlight += 1;
+      void this.send(batch).finally(() => {
+        this.inFlight -= 1;
+        this.dispatch();
+      });
+    }
+  }
+
+  private async send(batch: QueuedRequest[]): Promise<void> {
+    const requests = batch.map((queued, index): BatchSubRequest => ({ ...queued.request, id: String(index + 1) }));
+    for (const queued of batch) queued.attempts += 1;
+    let answers: Awaited<ReturnType<GraphClient["sendBatch"]>>;
+    try {
+      answers = await this.graph.sendBatch(requests);
+    } catch (error) {
+      if (error instanceof BatchUnsupportedError && this.supported === undefined) {
+        this.supported = false;
+        this.refusal = error.cause;
+        for (const queued of [...batch, ...this.queue.splice(0)]) queued.reject(error);
+        return;
+      }
+      // An endpoint that batched before and now refuses is failing, not unable: the files fail with its error.
+      const failure = error instanceof BatchUnsupportedError ? error.cause : error;
+      for (const queued of batch) queued.reject(failure);
+      return;
+    }
+    this.supported = true;
+    batch.forEach((queued, index) => this.settle(queued, requests[index], answers.get(requests[index].id)!));
+  }
+
+  private settle(queued: QueuedRequest, request: BatchSubRequest, answer: BatchSubResponse): void {
+    if (answer.status >= 200 && answer.status < 300) {
+      let item: DriveItem | undefined;
+      try {
+        item = subResponseJson<DriveItem>(answer);
+      } catch (error) {
+        queued.reject(error);
+        return;
+      }
+      if (item === undefined || typeof item.id !== "string") queued.reject(new Error(`Graph answered ${request.method} ${request.url.split("?")[0]} in a batch with HTTP ${answer.status} but no item`));
+      else queued.resolve(item);
+      return;
+    }
+    const error = subResponseError(request, answer, this.graph.baseUrl, this.options.now());
+    const delayMs = retryDelayMs(error, queued.attempts, { ...this.options.retry, now: this.options.now });
+    if (delayMs === undefined) {
+      queued.reject(error);
+      return;
+    }
+    // Throttled or transient: this request alone waits as asked, then rides in a later batch.
+    this.options.sleep(delayMs).then(
+      () => {
+        this.queue.push(queued);
+        this.dispatch();
+      },
+      (sleepError: unknown) => queued.reject(sleepError),
+    );
+  }
+}

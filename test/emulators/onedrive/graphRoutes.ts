@@ -1,3 +1,5 @@
+import { isBatchPath } from "./batchRequests";
+import { handleBatch } from "./batchRoutes";
 import { answerPreActionFault, type EmulatorContext } from "./context";
 import { BodyTooLargeError, type Exchange, readBody, readJsonBody, ServiceError } from "./exchange";
 import { parseGraphAddress } from "./graphAddress";
@@ -20,7 +22,7 @@ import {
 const PAGE_SIZE = 200;
 const MAX_TOP = 1000;
 
-/** The Graph origin: bearer auth, drive addressing, items, children, simple upload, and upload-session creation. */
+/** The Graph origin: bearer auth, drive addressing, items, children, simple upload, upload-session creation, and JSON batches. */
 export async function handleGraphRequest(exchange: Exchange, context: EmulatorContext): Promise<void> {
   const fault = context.faults.take("graph");
   if (await answerPreActionFault(exchange, fault)) return;
@@ -35,6 +37,10 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
   }
 
   const rawPathname = (exchange.req.url ?? "/").split("?")[0];
+  if (isBatchPath(rawPathname)) {
+    await handleBatch(exchange, context);
+    return;
+  }
   const address = parseGraphAddress(rawPathname, context.store.driveId);
   const method = exchange.req.method ?? "GET";
   if (address.kind === "drive") {

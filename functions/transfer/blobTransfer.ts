@@ -264,7 +264,7 @@ async function uploadInBatch(
       content,
       conflictBehavior: services.settings.conflictBehavior,
       lastModifiedDateTime: blob.lastModified.toISOString(),
-      onStored: () => options.onUploaded?.(),
+      onQueued: () => options.onUploaded?.(),
     });
   } catch (error) {
     if (!(error instanceof BatchUnsupportedError)) throw error;

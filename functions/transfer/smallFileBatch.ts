@@ -14,8 +14,11 @@ import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
 /** Files up to this size are batched: 20 of them stay under the service's 4 MB request limit once in base64. */
 export const BATCHED_FILE_MAX_BYTES = 128 * 1024;
 
-/** Batches in flight at once: one more fills while one travels. */
-const DEFAULT_BATCHES_IN_FLIGHT = 2;
+/** Batches in flight at once: the next one fills while one travels. */
+const DEFAULT_BATCHES_IN_FLIGHT = 1;
+
+/** Requests waiting for a batch at most; a file waits for room before it joins (memory stays bounded). */
+const MAX_QUEUED_REQUESTS = 2 * MAX_BATCH_REQUESTS;
 
 export interface SmallFileUpload {
   parentId: string;
@@ -24,8 +27,12 @@ export interface SmallFileUpload {
   conflictBehavior: ConflictBehavior;
   /** The blob's time, kept as the file's fileSystemInfo.lastModifiedDateTime. */
   lastModifiedDateTime: string;
-  /** OneDrive holds the bytes; only the time remains to be set. */
-  onStored?: (stored: DriveItem) => void;
+  /**
+   * The file has joined the queue of an endpoint known to batch: its reader can move on to the next blob, since what
+   * remains is OneDrive's answers. (Before the endpoint has answered a batch, this waits for the upload's answer, so
+   * files turned back to the single-request path never outnumber the readers.)
+   */
+  onQueued?: () => void;
 }
 
 interface QueuedRequest {
@@ -51,6 +58,7 @@ export class SmallFileBatcher {
   /** Unknown until the first batch is answered; false once the endpoint refused `$batch`. */
   private supported: boolean | undefined;
   private refusal?: BatchUnsupportedError["cause"];
+  private readonly waitingForRoom: (() => void)[] = [];
   private readonly batchesInFlight: number;
 
   constructor(
@@ -71,13 +79,20 @@ export class SmallFileBatcher {
    */
   async upload(file: SmallFileUpload): Promise<DriveItem> {
     if (this.supported === false) throw new BatchUnsupportedError(this.refusal!);
-    const put = this.graph.smallFileBatchRequest(file.parentId, file.name, file.content, { conflictBehavior: file.conflictBehavior });
-    const stored = await this.enqueue(put);
-    file.onStored?.(stored);
-    const patch = this.graph.lastModifiedBatchRequest(stored.id, file.lastModifiedDateTime);
-    const timed = await this.enqueue(patch);
+    await this.room();
+    const knownToBatch = this.supported === true;
+    const storing = this.enqueue(this.graph.smallFileBatchRequest(file.parentId, file.name, file.content, { conflictBehavior: file.conflictBehavior }));
+    if (knownToBatch) file.onQueued?.();
+    const stored = await storing;
+    if (!knownToBatch) file.onQueued?.();
+    const timed = await this.enqueue(this.graph.lastModifiedBatchRequest(stored.id, file.lastModifiedDateTime));
     // The PATCH answer is the newer item; the upload's answer fills in a hash or size it may leave out.
     return { ...stored, ...timed, size: timed.size ?? stored.size, file: timed.file?.hashes ? timed.file : stored.file };
+  }
+
+  private room(): Promise<void> {
+    if (this.queue.length < MAX_QUEUED_REQUESTS) return Promise.resolve();
+    return new Promise((resolve) => this.waitingForRoom.push(resolve));
   }
 
   private enqueue(request: BatchableRequest): Promise<DriveItem> {
@@ -92,6 +107,7 @@ export class SmallFileBatcher {
     const limit = this.supported === true ? this.batchesInFlight : 1;
     while (this.inFlight < limit && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
+      while (this.waitingForRoom.length > 0 && this.queue.length < MAX_QUEUED_REQUESTS) this.waitingForRoom.shift()!();
       this.inFlight += 1;
       void this.send(batch).finally(() => {
         this.inFlight -= 1;
@@ -111,6 +127,7 @@ export class SmallFileBatcher {
         this.supported = false;
         this.refusal = error.cause;
         for (const queued of [...batch, ...this.queue.splice(0)]) queued.reject(error);
+        for (const wake of this.waitingForRoom.splice(0)) wake();
         return;
       }
       // An endpoint that batched before and now refuses is failing, not unable: the files fail with its error.

@@ -54,8 +54,8 @@ export interface TransferOptions {
   /** Taken beforehand (a sweep claims rows in batches); null means another worker holds the row. */
   claimed?: ClaimedRow | null;
   /**
-   * OneDrive has committed the file's bytes: only its verification, the ledger record, AFTER_TRANSFER and (for a
-   * batched small file) the PATCH of its time remain.
+   * The worker may take its next file: OneDrive has committed this one's bytes, or (a small file) they are queued for
+   * the next JSON batch. What remains is OneDrive's answers, verification, the ledger record and AFTER_TRANSFER.
    */
   onUploaded?: () => void;
 }

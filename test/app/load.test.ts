@@ -89,11 +89,13 @@ describe(`load: ${FILES.toLocaleString("en")} small blobs through the queue with
 
     assert.deepEqual(failures, []);
     const emulator = world.fixture.emulator;
-    const sessions = emulator.requests.filter((request) => request.url.includes("createUploadSession"));
-    const sessionsPerPath = new Map<string, number>();
-    for (const request of sessions) sessionsPerPath.set(request.url, (sessionsPerPath.get(request.url) ?? 0) + 1);
-    assert.equal(sessions.length, FILES, "one upload session per file");
-    assert.equal(sessionsPerPath.size, FILES);
+    // Small files travel in JSON batches: each file's bytes are one content PUT inside a batch, never two.
+    const uploads = emulator.requests.filter((request) => request.url.includes("createUploadSession") || (request.method === "PUT" && request.origin === "graph"));
+    const uploadsPerPath = new Map<string, number>();
+    for (const request of uploads) uploadsPerPath.set(request.url, (uploadsPerPath.get(request.url) ?? 0) + 1);
+    assert.equal(uploads.length, FILES, "one upload per file");
+    assert.equal(uploadsPerPath.size, FILES);
+    assert.ok(uploads.every((request) => request.batchId !== undefined), "every small file went in a batch");
     for (const [name, content] of contents) {
       const item = emulator.getItem(`Loaded/${name.slice("load/".length)}`);
       assert.ok(item?.content?.equals(content), `${name} in OneDrive with its exact bytes`);

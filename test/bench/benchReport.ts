@@ -12,7 +12,10 @@ export interface Measurement {
   /** Orchestrator CPU while the child ran: the OneDrive emulator's work (the orchestrator only waits). */
   emulatorCpuMs: number;
   azuriteCpuMs?: number;
+  /** HTTP requests to the Graph origin (a JSON batch counts once). */
   graphRequests: number;
+  /** Requests that travelled inside JSON batches. */
+  batchedRequests: number;
   uploadRequests: number;
 }
 
@@ -67,7 +70,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "n/a" : (ms / 10
 
 export function formatMeasurements(measurements: Measurement[]): string {
   return table(
-    ["run", "wall s", "child CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "Graph/upload requests", "problem"],
+    ["run", "wall s", "child CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "Graph (batched)/upload requests", "problem"],
     measurements.map((measurement) => {
       const result = measurement.result;
       return [
@@ -77,7 +80,7 @@ export function formatMeasurements(measurements: Measurement[]): string {
         seconds(measurement.emulatorCpuMs),
         seconds(measurement.azuriteCpuMs),
         result ? (result.maxRssKiB / 1024).toFixed(0) : "n/a",
-        `${measurement.graphRequests}/${measurement.uploadRequests}`,
+        `${measurement.graphRequests}${measurement.batchedRequests ? ` (${measurement.batchedRequests})` : ""}/${measurement.uploadRequests}`,
         measurement.problem ?? "",
       ];
     }),

@@ -63,11 +63,20 @@ describe("transfers of every boundary size", () => {
       assert.ok(last - first + 1 <= chunkSize);
     }
     const sessionCreates = fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession"));
-    assert.equal(sessionCreates.length, sizes.length - 1, "every non-empty file takes an upload session");
+    assert.equal(sessionCreates.length, sizes.length - 2, "every file over the batched size takes an upload session");
+    assert.ok(sessionCreates.every((request) => !request.url.includes("size-1.bin")));
+    const batchedParts = fixture.emulator.requests.filter((request) => request.batchId !== undefined);
+    assert.deepEqual(
+      batchedParts.map((request) => request.method),
+      ["PUT", "PATCH"],
+      "the 1-byte file goes in JSON batches: its bytes, then its time",
+    );
+    assert.match(batchedParts[0].url, /size-1\.bin:\/content\?@microsoft\.graph\.conflictBehavior=replace$/);
     const emptyPut = fixture.emulator.requests.filter((request) => request.method === "PUT" && request.origin === "graph" && request.url.includes("size-0.bin"));
     assert.equal(emptyPut.length, 1, "the empty file takes one simple PUT");
     assert.match(emptyPut[0].url, /conflictBehavior=replace/);
-    for (const request of fixture.emulator.requests.filter((candidate) => candidate.origin === "graph")) {
+    // Parts of a batch travel inside the batch request, whose own headers are the ones checked.
+    for (const request of fixture.emulator.requests.filter((candidate) => candidate.origin === "graph" && candidate.batchId === undefined)) {
       assert.match(request.headers["user-agent"] ?? "", /^NONISV\|onedrive-connector\|/);
     }
   });

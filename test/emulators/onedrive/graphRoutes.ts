@@ -6,6 +6,7 @@ import { parseGraphAddress } from "./graphAddress";
 import { assertCreatableName } from "./nameRules";
 import { quickXorHashBase64 } from "./quickXorHash";
 import { createUploadSession, commitBySourceUrl } from "./graphUploadRoutes";
+import { REWRITE_SUFFIX } from "./uploadSessions";
 import {
   checkPreconditions,
   CONFLICT_ANNOTATION,
@@ -38,6 +39,8 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
 
   const rawPathname = (exchange.req.url ?? "/").split("?")[0];
   if (isBatchPath(rawPathname)) {
+    // An endpoint without JSON batching (jsonBatching: false) answers as Graph does for a segment it does not know.
+    if (!context.jsonBatching) throw new ServiceError(400, "BadRequest", "Resource not found for the segment '$batch'.");
     await handleBatch(exchange, context);
     return;
   }
@@ -148,6 +151,7 @@ async function simpleUpload(exchange: Exchange, context: EmulatorContext, addres
     if (error instanceof BodyTooLargeError) throw tooLarge();
     throw error;
   }
+  if (context.rewriteOnCommit?.(name) === true) content = Buffer.concat([content, REWRITE_SUFFIX]);
   const freed = target.existing !== undefined && conflictBehavior === "replace" ? target.existing.size : 0;
   if (content.length > context.store.remainingBytes() + freed) {
     throw new ServiceError(507, "quotaLimitReached", "Insufficient Space Available: the file does not fit in the drive's quota.");

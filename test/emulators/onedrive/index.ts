@@ -65,6 +65,8 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     storeContent,
     now,
     graphEndpoint,
+    jsonBatching: options.jsonBatching ?? true,
+    rewriteOnCommit: options.rewriteOnCommit,
     requests,
   };
 

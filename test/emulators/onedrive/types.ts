@@ -41,11 +41,14 @@ export interface OneDriveEmulatorOptions {
   sessionIdleTimeoutMs?: number;
   quotaBytes?: number;
   storeContent?: boolean;
+  /** Files whose stored bytes the "service" changes on upload (session commits and simple PUTs alike). */
   rewriteOnCommit?: (name: string) => boolean;
   faults?: Fault[];
   seededFaults?: SeededFaults;
   clock?: () => number;
   latencyMs?: number;
+  /** Serve JSON batching (POST /v1.0/$batch). Default true; false answers it 400 as an endpoint without batching. */
+  jsonBatching?: boolean;
 }
 
 export interface EmulatedItem {

@@ -9,7 +9,8 @@ export type ConflictBehavior = "fail" | "replace" | "rename";
 /** The tempauth token in an uploadUrl has a hard 24 h window (doc section 3.4), separate from idle expiry. */
 export const TEMPAUTH_WINDOW_MS = 24 * 3600 * 1000;
 /** What SharePoint-style rewriting adds to a file at commit (some JPEGs gain 11-12 bytes of EXIF). */
-const REWRITE_SUFFIX = Buffer.from("EMULATED-EXIF", "ascii").subarray(0, 12);
+/** What the emulator appends to a file it "rewrites" on upload, as SharePoint rewrites Office documents and JPEGs. */
+export const REWRITE_SUFFIX = Buffer.from("EMULATED-EXIF", "ascii").subarray(0, 12);
 
 export interface UploadSession {
   id: string;

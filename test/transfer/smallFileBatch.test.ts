@@ -1,0 +1,141 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { quickXorHashBase64 } from "../emulators/onedrive";
+import type { OneDriveEmulatorOptions } from "../emulators/onedrive";
+import { BATCHED_FILE_MAX_BYTES } from "../../functions/transfer/smallFileBatch";
+import { azuriteForSuite } from "../support/azurite";
+import { createTransferFixture, randomContent, type TransferFixture } from "../support/transferHarness";
+
+/**
+ * Small files travel in Graph JSON batches: a simple PUT with the conflict behaviour, then a PATCH of the blob's
+ * time, both inside `POST /$batch`. Checked against the emulator, which answers batches as the service documents
+ * (answers out of order, content-upload answers as base64, per-request throttling).
+ */
+describe("small files in JSON batches", () => {
+  const suite = azuriteForSuite();
+  const fixtureWith = async (env: Record<string, string> = {}, emulatorOptions: OneDriveEmulatorOptions = {}): Promise<TransferFixture> =>
+    suite.closeAfter(await createTransferFixture(suite.instance, env, emulatorOptions));
+
+  const blobTimes = async (fixture: TransferFixture): Promise<Map<string, Date>> => {
+    const times = new Map<string, Date>();
+    for await (const blob of fixture.container.listBlobsFlat()) times.set(blob.name, blob.properties.lastModified);
+    return times;
+  };
+
+  test("a sweep of 45 small files sends them in batches of at most 20 requests, each file with its bytes and its blob's time", async () => {
+    const fixture = await fixtureWith({ DEST_FOLDER: "inbox" });
+    const contents = new Map<string, Buffer>();
+    for (let index = 0; index < 45; index++) {
+      const name = index % 3 === 0 ? `deep/file-${index}.bin` : `file-${index}.bin`;
+      contents.set(name, randomContent(1 + ((index * 977) % 4096)));
+    }
+    contents.set("largest-batched.bin", randomContent(BATCHED_FILE_MAX_BYTES));
+    for (const [name, content] of contents) await fixture.putBlob(name, content);
+    const times = await blobTimes(fixture);
+
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.failed, 0, JSON.stringify(summary.files.filter((file) => file.status === "failed")));
+    assert.equal(summary.uploaded, contents.size);
+
+    for (const [name, content] of contents) {
+      const item = fixture.emulator.getItem(`inbox/${name}`);
+      assert.ok(item, `inbox/${name} exists`);
+      assert.equal(item.quickXorHash, quickXorHashBase64(content), `${name} holds the blob's bytes`);
+      assert.equal(Date.parse(item.lastModifiedDateTime), times.get(name)!.getTime(), `${name} keeps the blob's time`);
+    }
+    const requests = fixture.emulator.requests;
+    assert.equal(requests.filter((request) => request.url.includes("createUploadSession")).length, 0, "no upload session for a small file");
+    assert.equal(requests.filter((request) => request.origin === "upload").length, 0);
+    const batchParts = requests.filter((request) => request.batchId !== undefined);
+    const contentPuts = batchParts.filter((request) => request.method === "PUT" && request.url.includes(":/content"));
+    const timePatches = batchParts.filter((request) => request.method === "PATCH");
+    assert.equal(contentPuts.length, contents.size, "every file's bytes went in a batch");
+    assert.equal(timePatches.length, contents.size, "every file's time went in a batch");
+    assert.ok(contentPuts.every((request) => request.url.includes("@microsoft.graph.conflictBehavior=replace")));
+    const partsPerBatch = new Map<string, number>();
+    for (const part of batchParts) partsPerBatch.set(part.batchId!, (partsPerBatch.get(part.batchId!) ?? 0) + 1);
+    assert.ok(Math.max(...partsPerBatch.values()) <= 20, "a batch holds at most 20 requests");
+    assert.ok(partsPerBatch.size < contents.size, `fewer batches (${partsPerBatch.size}) than files (${contents.size})`);
+    const direct = requests.filter((request) => request.origin === "graph" && request.batchId === undefined);
+    assert.equal(direct.filter((request) => request.method === "PUT").length, 0, "no content PUT outside a batch");
+
+    const rows = await fixture.engine().services.ledger.readAll();
+    assert.ok([...contents.keys()].every((name) => rows.get(name)?.status === "done" && rows.get(name)?.quickXorHash === quickXorHashBase64(contents.get(name)!)));
+  });
+
+  test("a file just over the batched size takes an upload session", async () => {
+    const fixture = await fixtureWith();
+    await fixture.putBlob("over.bin", randomContent(BATCHED_FILE_MAX_BYTES + 1));
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.uploaded, 1);
+    assert.equal(fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession")).length, 1);
+    assert.equal(fixture.emulator.requests.filter((request) => request.batchId !== undefined).length, 0);
+  });
+
+  test("conflict behaviour holds inside a batch: rename keeps both, fail fails only that file", async () => {
+    const renaming = await fixtureWith({ CONFLICT_BEHAVIOR: "rename" });
+    renaming.emulator.putFile("notes.txt", "already in OneDrive");
+    await renaming.putBlob("notes.txt", "from the blob");
+    assert.equal((await renaming.engine().sweep()).uploaded, 1);
+    assert.deepEqual(renaming.emulator.listTree().filter((path) => path.startsWith("notes")).sort(), ["notes 1.txt", "notes.txt"]);
+    assert.equal(renaming.emulator.getItem("notes.txt")?.content?.toString(), "already in OneDrive");
+    assert.equal(renaming.emulator.getItem("notes 1.txt")?.content?.toString(), "from the blob");
+
+    const failing = await fixtureWith({ CONFLICT_BEHAVIOR: "fail" });
+    failing.emulator.putFile("taken.txt", "already in OneDrive");
+    await failing.putBlob("taken.txt", "from the blob");
+    await failing.putBlob("free.txt", "from the blob too");
+    const summary = await failing.engine().sweep();
+    const byBlob = new Map(summary.files.map((file) => [file.blob, file]));
+    assert.equal(byBlob.get("free.txt")?.status, "uploaded");
+    assert.equal(byBlob.get("taken.txt")?.status, "failed");
+    assert.match(byBlob.get("taken.txt")?.error ?? "", /409 nameAlreadyExists/);
+    assert.match(byBlob.get("taken.txt")?.error ?? "", /request-id /, "the batch part's own request id is in the error");
+    assert.equal(failing.emulator.getItem("taken.txt")?.content?.toString(), "already in OneDrive");
+    const row = (await failing.engine().services.ledger.readAll()).get("taken.txt");
+    assert.equal(row?.status, "failed");
+  });
+
+  test("a throttled request inside a batch waits the Retry-After it was given and rides in a later batch", async () => {
+    // Graph sees: GET root, the first batch (it leaves at once with the first file), its part, the second batch, its
+    // first part: that one is throttled.
+    const fixture = await fixtureWith({}, { faults: [{ kind: "throttle", target: "graph", status: 429, retryAfter: "7", skip: 4 }] });
+    for (let index = 0; index < 6; index++) await fixture.putBlob(`t${index}.txt`, `throttled batch ${index}`);
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.uploaded, 6, JSON.stringify(summary.files));
+    assert.ok(fixture.sleeps.includes(7000), `the engine slept the 7 s asked (slept ${JSON.stringify(fixture.sleeps)})`);
+    const throttled = fixture.emulator.requests.filter((request) => request.status === 429);
+    assert.equal(throttled.length, 1);
+    assert.ok(throttled[0].batchId !== undefined, "the throttle hit a request inside a batch");
+    assert.equal(fixture.emulator.listTree().filter((path) => path.startsWith("t")).length, 6);
+  });
+
+  test("a Graph endpoint without JSON batching gets one $batch attempt, then every file takes an upload session", async () => {
+    const fixture = await fixtureWith({}, { jsonBatching: false });
+    for (let index = 0; index < 5; index++) await fixture.putBlob(`plain-${index}.txt`, `no batching here ${index}`);
+    const times = await blobTimes(fixture);
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.uploaded, 5, JSON.stringify(summary.files));
+    const requests = fixture.emulator.requests;
+    assert.equal(requests.filter((request) => request.url.endsWith("/$batch")).length, 1, "asked once, then never again");
+    assert.equal(requests.filter((request) => request.url.includes("createUploadSession")).length, 5);
+    for (const [name, time] of times) assert.equal(Date.parse(fixture.emulator.getItem(name)!.lastModifiedDateTime), time.getTime());
+  });
+
+  test("a file stored by a batch whose worker died before its time was set gets its time, and is not uploaded again", async () => {
+    const fixture = await fixtureWith({ CONFLICT_BEHAVIOR: "rename" });
+    await fixture.putBlob("halfway.txt", "stored, time not yet set");
+    const [time] = (await blobTimes(fixture)).values();
+    // What the crash leaves: OneDrive holds the bytes with the upload's own time, the ledger row is still claimed.
+    fixture.emulator.putFile("halfway.txt", "stored, time not yet set", { lastModifiedDateTime: "2020-01-01T00:00:00Z" });
+    const ledger = fixture.engine().services.ledger;
+    const lapsed = new Date(Date.now() - 1_000).toISOString();
+    await ledger.merge("halfway.txt", { status: "pending", blobEtag: "", claimOwner: "crashed-worker", claimExpiresAt: lapsed });
+
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.uploaded, 1);
+    assert.deepEqual(fixture.emulator.listTree().filter((path) => path.startsWith("halfway")), ["halfway.txt"], "no renamed duplicate");
+    assert.equal(Date.parse(fixture.emulator.getItem("halfway.txt")!.lastModifiedDateTime), time.getTime(), "the blob's time was set");
+    assert.equal(fixture.emulator.requests.filter((request) => request.method === "PUT").length, 0, "nothing uploaded again");
+  });
+});

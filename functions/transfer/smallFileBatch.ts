@@ -17,6 +17,12 @@ export const BATCHED_FILE_MAX_BYTES = 128 * 1024;
 /** Batches in flight at once: the next one fills while one travels. */
 const DEFAULT_BATCHES_IN_FLIGHT = 1;
 
+/**
+ * A batch that is not full waits this long for more requests. Files are read far faster than a batch travels to a
+ * distant service, so the wait costs no throughput; it turns one batch per file or two into one per several.
+ */
+const DEFAULT_LINGER_MS = 20;
+
 /** Requests waiting for a batch at most; a file waits for room before it joins (memory stays bounded). */
 const MAX_QUEUED_REQUESTS = 2 * MAX_BATCH_REQUESTS;
 
@@ -46,6 +52,8 @@ interface QueuedRequest {
 
 export interface SmallFileBatcherOptions {
   batchesInFlight?: number;
+  /** How long a batch that is not full waits for company before it leaves. */
+  lingerMs?: number;
   /** The engine's clock and sleep, and the retry tuning every Graph call uses. */
   retry?: Omit<RetryOptions, "maxAttempts">;
   sleep: (ms: number) => Promise<void>;
@@ -59,6 +67,8 @@ export class SmallFileBatcher {
   private supported: boolean | undefined;
   private refusal?: BatchUnsupportedError["cause"];
   private readonly waitingForRoom: (() => void)[] = [];
+  private lingering?: ReturnType<typeof setTimeout>;
+  private readonly lingerMs: number;
   private readonly batchesInFlight: number;
 
   constructor(
@@ -66,6 +76,7 @@ export class SmallFileBatcher {
     private readonly options: SmallFileBatcherOptions,
   ) {
     this.batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
   }
 
   /** Whether a file of this size goes through batches (never empty files: they keep their own path). */
@@ -106,14 +117,28 @@ export class SmallFileBatcher {
     // Until the endpoint has answered one batch, one at a time: a refusal then turns back every queued file at once.
     const limit = this.supported === true ? this.batchesInFlight : 1;
     while (this.inFlight < limit && this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
-      while (this.waitingForRoom.length > 0 && this.queue.length < MAX_QUEUED_REQUESTS) this.waitingForRoom.shift()!();
-      this.inFlight += 1;
-      void this.send(batch).finally(() => {
-        this.inFlight -= 1;
-        this.dispatch();
-      });
+      // A batch leaves full, or once it has lingered: fewer, fuller batches cost less than one per file.
+      if (this.supported === true && this.queue.length < MAX_BATCH_REQUESTS && this.lingerMs > 0) {
+        this.lingering ??= setTimeout(() => {
+          this.lingering = undefined;
+          if (this.inFlight < this.batchesInFlight && this.queue.length > 0) this.sendNext();
+        }, this.lingerMs);
+        return;
+      }
+      this.sendNext();
     }
+  }
+
+  private sendNext(): void {
+    if (this.lingering !== undefined) clearTimeout(this.lingering);
+    this.lingering = undefined;
+    const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
+    while (this.waitingForRoom.length > 0 && this.queue.length < MAX_QUEUED_REQUESTS) this.waitingForRoom.shift()!();
+    this.inFlight += 1;
+    void this.send(batch).finally(() => {
+      this.inFlight -= 1;
+      this.dispatch();
+    });
   }
 
   private async send(batch: QueuedRequest[]): Promise<void> {

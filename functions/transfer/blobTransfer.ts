@@ -173,7 +173,7 @@ async function transferVersion(
     }
   }
   const batcher = services.smallFiles;
-  if (batcher?.accepts(blob.size) && blob.size <= settings.chunkSizeBytes) {
+  if (batcher?.accepts(blob.size, settings.conflictBehavior) && blob.size <= settings.chunkSizeBytes) {
     const item = await uploadInBatch(services, batcher, reader, hasher, blob, destination, options);
     if (item) {
       await reader.settle();

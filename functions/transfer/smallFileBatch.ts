@@ -23,6 +23,9 @@ const DEFAULT_BATCHES_IN_FLIGHT = 1;
  */
 const DEFAULT_LINGER_MS = 20;
 
+/** Answers to a batched content upload, before any succeeded, that mean the endpoint cannot take content in a batch. */
+const BATCHED_UPLOAD_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 405, 415, 501]);
+
 /** Requests waiting for a batch at most; a file waits for room before it joins (memory stays bounded). */
 const MAX_QUEUED_REQUESTS = 2 * MAX_BATCH_REQUESTS;
 
@@ -68,6 +71,8 @@ export class SmallFileBatcher {
   private refusal?: BatchUnsupportedError["cause"];
   private readonly waitingForRoom: (() => void)[] = [];
   private lingering?: ReturnType<typeof setTimeout>;
+  /** A content upload has succeeded in a batch: from then on a refusal is that file's failure, not the endpoint's. */
+  private uploadAccepted = false;
   private readonly lingerMs: number;
   private readonly batchesInFlight: number;
 
@@ -79,9 +84,14 @@ export class SmallFileBatcher {
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
   }
 
-  /** Whether a file of this size goes through batches (never empty files: they keep their own path). */
-  accepts(size: number): boolean {
-    return this.supported !== false && size > 0 && size <= BATCHED_FILE_MAX_BYTES;
+  /**
+   * Whether a file goes through batches: not empty (empty files keep their own path), small, and under "replace". A
+   * batch whose answer was lost is sent again whole, running its uploads twice: harmless when they replace, but a
+   * second copy under "rename" and a false conflict under "fail", so those keep upload sessions (resumed from what
+   * the server reports, never repeated).
+   */
+  accepts(size: number, conflictBehavior: ConflictBehavior): boolean {
+    return this.supported !== false && conflictBehavior === "replace" && size > 0 && size <= BATCHED_FILE_MAX_BYTES;
   }
 
   /**
@@ -174,10 +184,22 @@ export class SmallFileBatcher {
         return;
       }
       if (item === undefined || typeof item.id !== "string") queued.reject(new Error(`Graph answered ${request.method} ${request.url.split("?")[0]} in a batch with HTTP ${answer.status} but no item`));
-      else queued.resolve(item);
+      else {
+        if (request.method === "PUT") this.uploadAccepted = true;
+        queued.resolve(item);
+      }
       return;
     }
     const error = subResponseError(request, answer, this.graph.baseUrl, this.options.now());
+    if (request.method === "PUT" && !this.uploadAccepted && BATCHED_UPLOAD_REFUSED_STATUSES.has(answer.status)) {
+      // The endpoint batches but will not take file content in a batch: files go one request at a time instead.
+      this.supported = false;
+      this.refusal = error;
+      const refused = new BatchUnsupportedError(error);
+      for (const waiting of [queued, ...this.queue.splice(0)]) waiting.reject(refused);
+      for (const wake of this.waitingForRoom.splice(0)) wake();
+      return;
+    }
     const delayMs = retryDelayMs(error, queued.attempts, { ...this.options.retry, now: this.options.now });
     if (delayMs === undefined) {
       queued.reject(error);

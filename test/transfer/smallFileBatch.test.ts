@@ -72,7 +72,7 @@ describe("small files in JSON batches", () => {
     assert.equal(fixture.emulator.requests.filter((request) => request.batchId !== undefined).length, 0);
   });
 
-  test("conflict behaviour holds inside a batch: rename keeps both, fail fails only that file", async () => {
+  test("under rename and fail small files keep upload sessions (a resent batch would repeat their uploads), with the same results", async () => {
     const renaming = await fixtureWith({ CONFLICT_BEHAVIOR: "rename" });
     renaming.emulator.putFile("notes.txt", "already in OneDrive");
     await renaming.putBlob("notes.txt", "from the blob");
@@ -80,6 +80,8 @@ describe("small files in JSON batches", () => {
     assert.deepEqual(renaming.emulator.listTree().filter((path) => path.startsWith("notes")).sort(), ["notes 1.txt", "notes.txt"]);
     assert.equal(renaming.emulator.getItem("notes.txt")?.content?.toString(), "already in OneDrive");
     assert.equal(renaming.emulator.getItem("notes 1.txt")?.content?.toString(), "from the blob");
+    assert.equal(renaming.emulator.requests.filter((request) => request.url.endsWith("/$batch")).length, 0);
+    assert.equal(renaming.emulator.requests.filter((request) => request.url.includes("createUploadSession")).length, 1);
 
     const failing = await fixtureWith({ CONFLICT_BEHAVIOR: "fail" });
     failing.emulator.putFile("taken.txt", "already in OneDrive");
@@ -90,10 +92,21 @@ describe("small files in JSON batches", () => {
     assert.equal(byBlob.get("free.txt")?.status, "uploaded");
     assert.equal(byBlob.get("taken.txt")?.status, "failed");
     assert.match(byBlob.get("taken.txt")?.error ?? "", /409 nameAlreadyExists/);
-    assert.match(byBlob.get("taken.txt")?.error ?? "", /request-id /, "the batch part's own request id is in the error");
     assert.equal(failing.emulator.getItem("taken.txt")?.content?.toString(), "already in OneDrive");
-    const row = (await failing.engine().services.ledger.readAll()).get("taken.txt");
-    assert.equal(row?.status, "failed");
+    assert.equal(failing.emulator.requests.filter((request) => request.url.endsWith("/$batch")).length, 0);
+  });
+
+  test("a request that fails inside a batch fails its own file with its own status, code and request id", async () => {
+    const fixture = await fixtureWith({}, { simpleUploadLimitBytes: 1000 });
+    await fixture.putBlob("small.txt", "fits");
+    await fixture.putBlob("large.bin", randomContent(5000));
+    const summary = await fixture.engine().sweep();
+    const byBlob = new Map(summary.files.map((file) => [file.blob, file]));
+    assert.equal(byBlob.get("small.txt")?.status, "uploaded");
+    assert.equal(byBlob.get("large.bin")?.status, "failed");
+    assert.match(byBlob.get("large.bin")?.error ?? "", /Graph PUT \S+large\.bin:\/content failed: 413 invalidRequest\/maxFileSizeExceeded \(request-id [0-9a-f-]+\)/);
+    assert.equal((await fixture.engine().services.ledger.readAll()).get("large.bin")?.status, "failed");
+    assert.ok(fixture.emulator.requests.some((request) => request.status === 413 && request.batchId !== undefined));
   });
 
   test("a throttled request inside a batch waits the Retry-After it was given and rides in a later batch", async () => {
@@ -122,8 +135,19 @@ describe("small files in JSON batches", () => {
     for (const [name, time] of times) assert.equal(Date.parse(fixture.emulator.getItem(name)!.lastModifiedDateTime), time.getTime());
   });
 
+  test("an endpoint that batches but refuses file content in a batch gets one try, then every file takes an upload session", async () => {
+    const fixture = await fixtureWith({}, { jsonBatching: "jsonBodiesOnly" });
+    for (let index = 0; index < 5; index++) await fixture.putBlob(`json-only-${index}.txt`, `content refused in batches ${index}`);
+    const summary = await fixture.engine().sweep();
+    assert.equal(summary.uploaded, 5, JSON.stringify(summary.files));
+    const requests = fixture.emulator.requests;
+    assert.equal(requests.filter((request) => request.url.endsWith("/$batch")).length, 1);
+    assert.equal(requests.filter((request) => request.url.includes("createUploadSession")).length, 5);
+    assert.equal(fixture.emulator.listTree().filter((path) => path.startsWith("json-only")).length, 5);
+  });
+
   test("a file stored by a batch whose worker died before its time was set gets its time, and is not uploaded again", async () => {
-    const fixture = await fixtureWith({ CONFLICT_BEHAVIOR: "rename" });
+    const fixture = await fixtureWith();
     await fixture.putBlob("halfway.txt", "stored, time not yet set");
     const [time] = (await blobTimes(fixture)).values();
     // What the crash leaves: OneDrive holds the bytes with the upload's own time, the ledger row is still claimed.
@@ -134,7 +158,6 @@ describe("small files in JSON batches", () => {
 
     const summary = await fixture.engine().sweep();
     assert.equal(summary.uploaded, 1);
-    assert.deepEqual(fixture.emulator.listTree().filter((path) => path.startsWith("halfway")), ["halfway.txt"], "no renamed duplicate");
     assert.equal(Date.parse(fixture.emulator.getItem("halfway.txt")!.lastModifiedDateTime), time.getTime(), "the blob's time was set");
     assert.equal(fixture.emulator.requests.filter((request) => request.method === "PUT").length, 0, "nothing uploaded again");
   });

@@ -85,6 +85,9 @@ async function runPart(batch: Exchange, context: EmulatorContext, part: BatchPar
   // A part without its own client-request-id is traced under the batch's.
   const requestHeaders: IncomingHttpHeaders = { "client-request-id": batch.clientRequestId, ...recordedHeaders };
   const exchange = new BatchPartExchange(new BatchPartRequest(part, requestHeaders), record, context.now);
+  if (refusal === undefined && part.base64Body && context.jsonBatching === "jsonBodiesOnly") {
+    refusal = new ServiceError(400, "invalidRequest", "This endpoint accepts only JSON bodies inside a batch.");
+  }
   if (refusal !== undefined) {
     await exchange.sendError(refusal);
   } else {

@@ -15,8 +15,8 @@ export interface EmulatorContext {
   storeContent: boolean;
   now: () => number;
   graphEndpoint: string;
-  /** POST /v1.0/$batch is served (the default); false stands for a Graph endpoint without JSON batching. */
-  jsonBatching: boolean;
+  /** See OneDriveEmulatorOptions.jsonBatching. */
+  jsonBatching: boolean | "jsonBodiesOnly";
   rewriteOnCommit?: (name: string) => boolean;
   /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
   requests: RecordedRequest[];

@@ -47,8 +47,11 @@ export interface OneDriveEmulatorOptions {
   seededFaults?: SeededFaults;
   clock?: () => number;
   latencyMs?: number;
-  /** Serve JSON batching (POST /v1.0/$batch). Default true; false answers it 400 as an endpoint without batching. */
-  jsonBatching?: boolean;
+  /**
+   * Serve JSON batching (POST /v1.0/$batch). Default true; false answers it 400 as an endpoint without batching;
+   * "jsonBodiesOnly" batches but refuses (400) any part whose body is not JSON, such as file content.
+   */
+  jsonBatching?: boolean | "jsonBodiesOnly";
 }
 
 export interface EmulatedItem {

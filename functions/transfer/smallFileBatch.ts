@@ -99,8 +99,10 @@ export class SmallFileBatcher {
    * BatchUnsupportedError, before anything was stored, when the endpoint does not batch: send the file alone.
    */
   async upload(file: SmallFileUpload): Promise<DriveItem> {
-    if (this.supported === false) throw new BatchUnsupportedError(this.refusal!);
+    this.throwIfRefused();
     await this.room();
+    // The endpoint may have refused batching while this file waited for room.
+    this.throwIfRefused();
     const knownToBatch = this.supported === true;
     const storing = this.enqueue(this.graph.smallFileBatchRequest(file.parentId, file.name, file.content, { conflictBehavior: file.conflictBehavior }));
     if (knownToBatch) file.onQueued?.();
@@ -109,6 +111,10 @@ export class SmallFileBatcher {
     const timed = await this.enqueue(this.graph.lastModifiedBatchRequest(stored.id, file.lastModifiedDateTime));
     // The PATCH answer is the newer item; the upload's answer fills in a hash or size it may leave out.
     return { ...stored, ...timed, size: timed.size ?? stored.size, file: timed.file?.hashes ? timed.file : stored.file };
+  }
+
+  private throwIfRefused(): void {
+    if (this.supported === false) throw new BatchUnsupportedError(this.refusal!);
   }
 
   private room(): Promise<void> {
@@ -158,7 +164,8 @@ export class SmallFileBatcher {
     try {
       answers = await this.graph.sendBatch(requests);
     } catch (error) {
-      if (error instanceof BatchUnsupportedError && this.supported === undefined) {
+      // Never answered a batch yet (or already known not to): the files go back to the single-request path.
+      if (error instanceof BatchUnsupportedError && this.supported !== true) {
         this.supported = false;
         this.refusal = error.cause;
         for (const queued of [...batch, ...this.queue.splice(0)]) queued.reject(error);

@@ -135,6 +135,18 @@ describe("small files in JSON batches", () => {
     for (const [name, time] of times) assert.equal(Date.parse(fixture.emulator.getItem(name)!.lastModifiedDateTime), time.getTime());
   });
 
+  test("many files at once against an endpoint without batching (more than the batch queue holds) all fall back to sessions", async () => {
+    // The refusal is slow to come (GET root first, then the batch, answered 300 ms late), so files pile up behind it.
+    const fixture = await fixtureWith({}, { jsonBatching: false, faults: [{ kind: "slowResponse", target: "graph", skip: 1, delayMs: 300 }] });
+    const names = Array.from({ length: 50 }, (_, index) => `many-${index}.txt`);
+    for (const name of names) await fixture.putBlob(name, `queued while the first batch was refused: ${name}`);
+    const engine = fixture.engine();
+    const outcomes = await Promise.all(names.map((name) => engine.transferBlob(name)));
+    assert.deepEqual(outcomes.filter((outcome) => outcome.status !== "uploaded"), []);
+    assert.equal(fixture.emulator.requests.filter((request) => request.url.endsWith("/$batch")).length, 1);
+    assert.equal(fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession")).length, 50);
+  });
+
   test("an endpoint that batches but refuses file content in a batch gets one try, then every file takes an upload session", async () => {
     const fixture = await fixtureWith({}, { jsonBatching: "jsonBodiesOnly" });
     for (let index = 0; index < 5; index++) await fixture.putBlob(`json-only-${index}.txt`, `content refused in batches ${index}`);

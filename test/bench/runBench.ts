@@ -44,7 +44,7 @@ const RCLONE_MIB_PER_S = 145;
 const CHILD_TIME_LIMIT_MS = 150_000;
 /** Rounds of the engine / minimal pipe pair: the machine's noise is larger than the difference being measured. */
 const PIPE_ROUNDS = 5;
-const SMALL_ROUNDS = 3;
+const SMALL_ROUNDS = 5;
 /** Peak RSS varies run to run (when V8 collects download garbage): the figure is the highest of these runs. */
 const RSS_RUNS = Number(process.env.BENCH_RSS_RUNS ?? 3);
 if (!Number.isInteger(RSS_RUNS) || RSS_RUNS < 1 || RSS_RUNS > 10) throw new Error("BENCH_RSS_RUNS must be an integer from 1 to 10");

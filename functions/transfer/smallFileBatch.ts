@@ -18,8 +18,9 @@ export const BATCHED_FILE_MAX_BYTES = 128 * 1024;
 const DEFAULT_BATCHES_IN_FLIGHT = 1;
 
 /**
- * A batch that is not full waits this long for more requests. Files are read far faster than a batch travels to a
- * distant service, so the wait costs no throughput; it turns one batch per file or two into one per several.
+ * A batch that is not full waits this long for more requests. The readers go on reading meanwhile (the queue has room
+ * for two batches), so the wait adds a little latency, not lost throughput; it turns a batch of one to three requests
+ * into one of about seventeen (measured in the bench).
  */
 const DEFAULT_LINGER_MS = 20;
 

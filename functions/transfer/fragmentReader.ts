@@ -13,7 +13,8 @@ interface PendingRead {
  * file that fits in one fragment uses a buffer of its own size instead of a pooled one.
  */
 export class FragmentReader {
-  private current?: Buffer;
+  /** The fragment last handed out, kept until the next read or settle (its buffer is the pool's). */
+  private current?: { offset: number; buffer: Buffer; bytes: Buffer };
   private ahead?: PendingRead;
 
   constructor(
@@ -27,16 +28,25 @@ export class FragmentReader {
   }
 
   /**
-   * Bytes [offset, offset + fragmentLength(offset)), from the read-ahead when it matches. Calling it again means the
-   * previous fragment has been sent: its buffer goes back to the pool.
+   * Bytes [offset, offset + fragmentLength(offset)), from the read-ahead when it matches. Calling it for another
+   * offset means the previous fragment has been sent: its buffer goes back to the pool. Calling it for the same offset
+   * returns the same bytes without reading them again (the blob is pinned to its ETag, so they cannot have changed).
    */
   async read(offset: number): Promise<Buffer> {
+    if (this.current?.offset === offset) return this.current.bytes;
     this.releaseCurrent();
     const ahead = this.ahead;
     this.ahead = undefined;
     if (ahead && ahead.offset === offset) {
-      this.current = ahead.buffer;
-      return ahead.bytes;
+      let bytes: Buffer;
+      try {
+        bytes = await ahead.bytes;
+      } catch (error) {
+        this.giveBack(ahead.buffer);
+        throw error;
+      }
+      this.current = { offset, buffer: ahead.buffer, bytes };
+      return bytes;
     }
     // The server asked for another offset (a partial store, a resend): drop the read-ahead, but let it finish
     // before its buffer is handed out again.
@@ -45,13 +55,20 @@ export class FragmentReader {
       this.giveBack(ahead.buffer);
     }
     const buffer = await this.bufferFor();
-    this.current = buffer;
-    return this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
+    let bytes: Buffer;
+    try {
+      bytes = await this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
+    } catch (error) {
+      this.giveBack(buffer);
+      throw error;
+    }
+    this.current = { offset, buffer, bytes };
+    return bytes;
   }
 
   /** Starts reading the fragment at `offset` while the caller uploads the current one, if a buffer is free. */
   readAhead(offset: number): void {
-    if (offset >= this.blob.size || this.ahead) return;
+    if (offset >= this.blob.size || this.ahead || this.current?.offset === offset) return;
     const buffer = this.blob.size <= this.pool.bufferSize ? Buffer.allocUnsafe(this.blob.size) : this.pool.tryAcquire();
     if (!buffer) return;
     const bytes = this.source.readRange(this.blob, offset, this.fragmentLength(offset), buffer);
@@ -75,7 +92,7 @@ export class FragmentReader {
   }
 
   private releaseCurrent(): void {
-    if (this.current) this.giveBack(this.current);
+    if (this.current) this.giveBack(this.current.buffer);
     this.current = undefined;
   }
 

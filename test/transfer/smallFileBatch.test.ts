@@ -173,4 +173,27 @@ describe("small files in JSON batches", () => {
     assert.equal(Date.parse(fixture.emulator.getItem("halfway.txt")!.lastModifiedDateTime), time.getTime(), "the blob's time was set");
     assert.equal(fixture.emulator.requests.filter((request) => request.method === "PUT").length, 0, "nothing uploaded again");
   });
+
+  test("a file whose interrupted attempt left another copy in OneDrive is read from the blob once: checked, then batched", async () => {
+    const fixture = await fixtureWith();
+    await fixture.putBlob("retried.txt", "the blob's bytes");
+    fixture.emulator.putFile("retried.txt", "someone else's bytes");
+    const ledger = fixture.engine().services.ledger;
+    await ledger.merge("retried.txt", { status: "pending", blobEtag: "", claimOwner: "crashed-worker", claimExpiresAt: new Date(Date.now() - 1_000).toISOString() });
+    const engine = fixture.engine();
+    // Observed, not replaced: every ranged read of the blob still goes to Azurite.
+    const reads: number[] = [];
+    const source = engine.services.source;
+    const readRange = source.readRange.bind(source);
+    source.readRange = (blob, offset, ...rest) => {
+      if (blob.name === "retried.txt") reads.push(offset);
+      return readRange(blob, offset, ...rest);
+    };
+
+    const summary = await engine.sweep();
+    assert.equal(summary.uploaded, 1, JSON.stringify(summary.files));
+    assert.equal(fixture.emulator.getItem("retried.txt")?.content?.toString(), "the blob's bytes");
+    assert.equal(fixture.emulator.requests.filter((request) => request.batchId !== undefined && request.method === "PUT").length, 1);
+    assert.deepEqual(reads, [0], "the blob's bytes were read once, for the check and the upload");
+  });
 });

@@ -59,12 +59,7 @@ export function subResponseJson<T>(response: BatchSubResponse): T | undefined {
 /** A failed sub-request as the GraphError it would have been alone. */
 export function subResponseError(request: BatchSubRequest, response: BatchSubResponse, baseUrl: string, nowMs: number): GraphError {
   const headers = new SubResponseHeaders(response.headers);
-  let bodyText: string | undefined;
-  try {
-    bodyText = subResponseBodyText(response);
-  } catch {
-    bodyText = undefined;
-  }
+  const bodyText = subResponseBodyText(response);
   const url = `${baseUrl}${request.url.startsWith("/") ? "" : "/"}${request.url}`;
   return new GraphError({ service: "Graph", method: request.method, url, status: response.status, headers, bodyText, retryAfterMs: parseRetryAfterMs(headers, nowMs) });
 }

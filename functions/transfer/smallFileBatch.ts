@@ -15,14 +15,14 @@ import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
 export const BATCHED_FILE_MAX_BYTES = 128 * 1024;
 
 /** Batches in flight at once: the next one fills while one travels. */
-const DEFAULT_BATCHES_IN_FLIGHT = 1;
+const BATCHES_IN_FLIGHT = 1;
 
 /**
  * A batch that is not full waits this long for more requests. The readers go on reading meanwhile (the queue has room
  * for two batches), so the wait adds a little latency, not lost throughput; it turns a batch of one to three requests
  * into one of about seventeen (measured in the bench).
  */
-const DEFAULT_LINGER_MS = 20;
+const LINGER_MS = 20;
 
 /** Answers to a batched content upload, before any succeeded, that mean the endpoint cannot take content in a batch. */
 const BATCHED_UPLOAD_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 405, 415, 501]);
@@ -55,9 +55,6 @@ interface QueuedRequest {
 }
 
 export interface SmallFileBatcherOptions {
-  batchesInFlight?: number;
-  /** How long a batch that is not full waits for company before it leaves. */
-  lingerMs?: number;
   /** The engine's clock and sleep, and the retry tuning every Graph call uses. */
   retry?: Omit<RetryOptions, "maxAttempts">;
   sleep: (ms: number) => Promise<void>;
@@ -74,16 +71,11 @@ export class SmallFileBatcher {
   private lingering?: ReturnType<typeof setTimeout>;
   /** A content upload has succeeded in a batch: from then on a refusal is that file's failure, not the endpoint's. */
   private uploadAccepted = false;
-  private readonly lingerMs: number;
-  private readonly batchesInFlight: number;
 
   constructor(
     private readonly graph: GraphClient,
     private readonly options: SmallFileBatcherOptions,
-  ) {
-    this.batchesInFlight = options.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT;
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
-  }
+  ) {}
 
   /**
    * Whether a file goes through batches: not empty (empty files keep their own path), small, and under "replace". A
@@ -132,14 +124,14 @@ export class SmallFileBatcher {
 
   private dispatch(): void {
     // Until the endpoint has answered one batch, one at a time: a refusal then turns back every queued file at once.
-    const limit = this.supported === true ? this.batchesInFlight : 1;
+    const limit = this.supported === true ? BATCHES_IN_FLIGHT : 1;
     while (this.inFlight < limit && this.queue.length > 0) {
       // A batch leaves full, or once it has lingered: fewer, fuller batches cost less than one per file.
-      if (this.supported === true && this.queue.length < MAX_BATCH_REQUESTS && this.lingerMs > 0) {
+      if (this.supported === true && this.queue.length < MAX_BATCH_REQUESTS) {
         this.lingering ??= setTimeout(() => {
           this.lingering = undefined;
-          if (this.inFlight < this.batchesInFlight && this.queue.length > 0) this.sendNext();
-        }, this.lingerMs);
+          if (this.inFlight < BATCHES_IN_FLIGHT && this.queue.length > 0) this.sendNext();
+        }, LINGER_MS);
         return;
       }
       this.sendNext();

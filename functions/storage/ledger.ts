@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { RestError } from "@azure/core-rest-pipeline";
-import type { TableClient, TableEntityResult, TransactionAction } from "@azure/data-tables";
+import { odata, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
 
 export { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
@@ -68,6 +68,25 @@ export function ledgerRowKey(blobName: string): string {
   return createHash("sha256").update(blobName, "utf8").digest("hex");
 }
 
+/**
+ * A container's rows are spread over 16 partitions, by the first hex digit of the row key. One partition serves at
+ * most about 2,000 entity writes a second (Azure Table scalability targets), and a sweep of small files writes two
+ * rows a file; 16 partitions keep a busy container far from that ceiling. Azurite, too, looks a row up by scanning
+ * its partition, so smaller partitions make every claim and record cheaper there.
+ */
+export const LEDGER_SHARDS = "0123456789abcdef";
+
+/** Where a blob's row lives: `<container>_<shard>` ("_" cannot appear in a container name) and its row key. */
+export interface LedgerRowAddress {
+  partitionKey: string;
+  rowKey: string;
+}
+
+/** Which of a container's partitions holds the blob's row (a transaction can only write rows of one partition). */
+export function ledgerShardOf(blobName: string): string {
+  return ledgerRowKey(blobName)[0];
+}
+
 /** Table storage rejects undefined; clearing a field is writing null... which it also rejects, so use "". */
 function toEntityFields(changes: LedgerChanges): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
@@ -88,6 +107,10 @@ export type LedgerRowWrite =
   | { kind: "create"; record: LedgerRecord }
   | { kind: "merge"; blobName: string; changes: LedgerChanges; rowEtag: string };
 
+export function rowWriteBlobName(write: LedgerRowWrite): string {
+  return write.kind === "create" ? write.record.blobName : write.blobName;
+}
+
 /** The most rows one entity-group transaction may carry. */
 export const MAX_ROWS_PER_TRANSACTION = 100;
 
@@ -107,11 +130,17 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerR
   return typed;
 }
 
-/** The transfer ledger: one Azure Table partition per source container, one row per blob. */
+/** The transfer ledger: one row per blob, a source container's rows spread over LEDGER_SHARDS partitions. */
 export class Ledger implements GuardedRowWriter {
   private tableReady?: Promise<void>;
 
-  constructor(private readonly table: TableClient, private readonly partitionKey: string) {}
+  constructor(private readonly table: TableClient, private readonly container: string) {}
+
+  /** The partition and row key of a blob's row. */
+  addressOf(blobName: string): LedgerRowAddress {
+    const rowKey = ledgerRowKey(blobName);
+    return { partitionKey: `${this.container}_${rowKey[0]}`, rowKey };
+  }
 
   ensureTable(): Promise<void> {
     this.tableReady ??= this.table.createTable().catch((error: unknown) => {
@@ -126,18 +155,22 @@ export class Ledger implements GuardedRowWriter {
     return entity ? fromEntity(entity) : undefined;
   }
 
-  /** Every row of the container in a few paged queries (1,000 rows a page), not one request per blob. */
-  async *listAll(): AsyncIterable<LedgerRecord> {
-    await this.ensureTable();
-    const filter = `PartitionKey eq '${this.partitionKey.replace(/'/g, "''")}'`;
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      yield fromEntity(entity);
-    }
-  }
-
+  /**
+   * Every row of the container, by blob name: one paged query (1,000 rows a page) per partition, all at once, never
+   * one request per blob. Each partition is asked by equality: a range over partition keys is a scan in Azurite.
+   */
   async readAll(): Promise<Map<string, LedgerRecord>> {
+    await this.ensureTable();
     const records = new Map<string, LedgerRecord>();
-    for await (const record of this.listAll()) records.set(record.blobName, record);
+    await Promise.all(
+      [...LEDGER_SHARDS].map(async (shard) => {
+        const filter = odata`PartitionKey eq ${`${this.container}_${shard}`}`;
+        for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+          const record = fromEntity(entity);
+          records.set(record.blobName, record);
+        }
+      }),
+    );
     return records;
   }
 
@@ -146,10 +179,10 @@ export class Ledger implements GuardedRowWriter {
     await this.ensureTable();
     const fields = toEntityFields({ ...changes, updatedAt: new Date().toISOString() });
     try {
-      await this.table.updateEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...fields }, "Merge");
+      await this.table.updateEntity({ ...this.addressOf(blobName), ...fields }, "Merge");
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
-      await this.table.upsertEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), blobName, status: "pending", confirmedBytes: 0, fragments: 0, attempts: 0, size: 0, destinationPath: "", blobEtag: "", ...fields }, "Merge");
+      await this.table.upsertEntity({ ...this.addressOf(blobName), blobName, status: "pending", confirmedBytes: 0, fragments: 0, attempts: 0, size: 0, destinationPath: "", blobEtag: "", ...fields }, "Merge");
     }
   }
 
@@ -168,7 +201,7 @@ export class Ledger implements GuardedRowWriter {
       if (!existing) {
         const record: LedgerRecord = { blobName, ...initial, ...fields };
         try {
-          const response = await this.table.createEntity({ partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...toEntityFields(record) });
+          const response = await this.table.createEntity({ ...this.addressOf(blobName), ...toEntityFields(record) });
           return new ClaimedRow(writer, record, response.etag ?? "*", resolved);
         } catch (error) {
           if (statusOf(error) === 409) continue;
@@ -204,13 +237,13 @@ export class Ledger implements GuardedRowWriter {
    */
   async recordSweepRun(run: SweepRunRecord): Promise<void> {
     await this.ensureTable();
-    await this.table.upsertEntity({ partitionKey: SWEEP_RUNS_PARTITION, rowKey: ledgerRowKey(this.partitionKey), container: this.partitionKey, ...run }, "Replace");
+    await this.table.upsertEntity({ partitionKey: SWEEP_RUNS_PARTITION, rowKey: ledgerRowKey(this.container), container: this.container, ...run }, "Replace");
   }
 
   async lastSweepRun(): Promise<SweepRunRecord | undefined> {
     await this.ensureTable();
     try {
-      const entity = await this.table.getEntity<Record<string, unknown>>(SWEEP_RUNS_PARTITION, ledgerRowKey(this.partitionKey));
+      const entity = await this.table.getEntity<Record<string, unknown>>(SWEEP_RUNS_PARTITION, ledgerRowKey(this.container));
       return {
         runId: String(entity.runId ?? ""),
         trigger: String(entity.trigger ?? ""),
@@ -226,21 +259,26 @@ export class Ledger implements GuardedRowWriter {
   }
 
   /**
-   * Writes several rows of this partition in one entity-group transaction (each row at most once, at most
-   * MAX_ROWS_PER_TRANSACTION): all or none. Resolves each row's new ETag in order (undefined if the service did not
-   * return one); any failed condition rejects the whole transaction and writes nothing.
+   * Writes several rows of one partition (one shard: group them with `ledgerShardOf`) in one entity-group
+   * transaction, each row at most once, at most MAX_ROWS_PER_TRANSACTION: all or none. Resolves each row's new ETag
+   * in order (undefined if the service did not return one); any failed condition rejects the whole transaction and
+   * writes nothing.
    */
   async writeRows(writes: LedgerRowWrite[]): Promise<(string | undefined)[]> {
     await this.ensureTable();
-    const actions: TransactionAction[] = writes.map((write) =>
+    const addresses = writes.map((write) => this.addressOf(rowWriteBlobName(write)));
+    const partitionKey = addresses[0]?.partitionKey;
+    if (addresses.some((address) => address.partitionKey !== partitionKey)) {
+      throw new RangeError("Ledger.writeRows takes rows of one partition only (group them by ledgerShardOf)");
+    }
+    const actions: TransactionAction[] = writes.map((write, index) =>
       write.kind === "create"
-        ? ["create", { partitionKey: this.partitionKey, rowKey: ledgerRowKey(write.record.blobName), ...toEntityFields(write.record) }]
-        : ["update", { partitionKey: this.partitionKey, rowKey: ledgerRowKey(write.blobName), ...toEntityFields(write.changes) }, "Merge", { etag: write.rowEtag }],
+        ? ["create", { ...addresses[index], ...toEntityFields(write.record) }]
+        : ["update", { ...addresses[index], ...toEntityFields(write.changes) }, "Merge", { etag: write.rowEtag }],
     );
     const response = await this.table.submitTransaction(actions);
     // A transaction answers its operations in order; only creates name their row (updates carry no Location).
-    return writes.map((write, index) => {
-      const rowKey = ledgerRowKey(write.kind === "create" ? write.record.blobName : write.blobName);
+    return addresses.map(({ rowKey }, index) => {
       const inOrder = response.subResponses[index];
       if (inOrder && (inOrder.rowKey === undefined || inOrder.rowKey === rowKey)) return inOrder.etag;
       return response.subResponses.find((sub) => sub.rowKey === rowKey)?.etag;
@@ -256,7 +294,7 @@ export class Ledger implements GuardedRowWriter {
   async writeGuarded(blobName: string, changes: LedgerChanges, rowEtag: string): Promise<string> {
     try {
       const response = await this.table.updateEntity(
-        { partitionKey: this.partitionKey, rowKey: ledgerRowKey(blobName), ...toEntityFields(changes) },
+        { ...this.addressOf(blobName), ...toEntityFields(changes) },
         "Merge",
         { etag: rowEtag },
       );
@@ -275,7 +313,8 @@ export class Ledger implements GuardedRowWriter {
   private async getEntity(blobName: string): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
     await this.ensureTable();
     try {
-      return await this.table.getEntity<Record<string, unknown>>(this.partitionKey, ledgerRowKey(blobName));
+      const { partitionKey, rowKey } = this.addressOf(blobName);
+      return await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKey);
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;

@@ -1,5 +1,5 @@
 import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
-import { MAX_ROWS_PER_TRANSACTION, rowEtagOf, type Ledger, type LedgerChanges, type LedgerRecord, type LedgerRowWrite } from "./ledger";
+import { ledgerShardOf, MAX_ROWS_PER_TRANSACTION, rowEtagOf, type Ledger, type LedgerChanges, type LedgerRecord, type LedgerRowWrite } from "./ledger";
 
 /**
  * Ledger writes grouped into entity-group transactions. A small file costs little more than its ledger round trips,
@@ -22,12 +22,13 @@ export interface WriteBatcherOptions {
 }
 
 /**
- * Group commit for guarded row writes: a write waits at most `lingerMs` for others, then all go in one transaction.
- * A transaction is all or nothing, so when one row's condition fails the batch is retried row by row: the others
- * are written and only that row's writer learns it lost its claim.
+ * Group commit for guarded row writes: a write waits at most `lingerMs` for others, then all go in one transaction
+ * per ledger partition. A transaction is all or nothing, so when one row's condition fails the batch is retried row
+ * by row: the others are written and only that row's writer learns it lost its claim.
  */
 export class LedgerWriteBatcher implements GuardedRowWriter {
-  private queued: PendingWrite[] = [];
+  /** Writes waiting, by ledger shard: a transaction writes rows of one partition only. */
+  private queued = new Map<string, PendingWrite[]>();
   private timer?: NodeJS.Timeout;
   private draining = false;
 
@@ -35,12 +36,18 @@ export class LedgerWriteBatcher implements GuardedRowWriter {
 
   writeGuarded(blobName: string, changes: LedgerChanges, rowEtag: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
+      const shard = ledgerShardOf(blobName);
+      let writes = this.queued.get(shard);
       // A row appears at most once in a transaction: a second write to a queued row goes out with the batch first.
-      if (this.queued.some((write) => write.blobName === blobName)) this.flush();
-      this.queued.push({ blobName, changes, rowEtag, resolve, reject });
-      if (this.queued.length >= (this.options.maxRows ?? MAX_ROWS_PER_TRANSACTION)) this.flush();
+      if (writes?.some((write) => write.blobName === blobName)) {
+        this.flushShard(shard);
+        writes = undefined;
+      }
+      if (!writes) this.queued.set(shard, (writes = []));
+      writes.push({ blobName, changes, rowEtag, resolve, reject });
+      if (writes.length >= (this.options.maxRows ?? MAX_ROWS_PER_TRANSACTION)) this.flushShard(shard);
       else if (this.draining) {
-        if (this.queued.length === 1) queueMicrotask(() => this.flush());
+        if (writes.length === 1) queueMicrotask(() => this.flush());
       } else this.timer ??= setTimeout(() => this.flush(), this.options.lingerMs);
     });
   }
@@ -56,10 +63,17 @@ export class LedgerWriteBatcher implements GuardedRowWriter {
 
   /** Sends whatever is queued now. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.queued;
-    this.queued = [];
+    for (const shard of [...this.queued.keys()]) this.flushShard(shard);
+  }
+
+  private flushShard(shard: string): void {
+    const batch = this.queued.get(shard) ?? [];
+    this.queued.delete(shard);
+    // The linger timer is for writes still waiting; with none left it would only hold the process open.
+    if (this.queued.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (batch.length > 0) void this.send(batch);
   }
 
@@ -98,7 +112,8 @@ export interface ClaimRequest {
 }
 
 /**
- * Claims rows in transactions of up to 100. Resolves, in order, the claimed row or undefined when another worker
+ * Claims rows in transactions of up to 100 rows of one ledger partition (a sweep hands them over grouped by shard,
+ * so a batch is mostly one transaction). Resolves, in order, the claimed row or undefined when another worker
  * holds it. When a transaction fails (a row created or claimed meanwhile by someone else), its rows are claimed one
  * by one, which re-reads each and settles every race the usual way.
  */
@@ -128,8 +143,17 @@ export async function claimRowsTogether(
     together.push({ index, write: { kind: "merge", blobName: request.blobName, changes: fields, rowEtag }, record: { ...known, ...fields }, previous: known });
   });
 
-  for (let start = 0; start < together.length; start += MAX_ROWS_PER_TRANSACTION) {
-    const group = together.slice(start, start + MAX_ROWS_PER_TRANSACTION);
+  const byShard = new Map<string, typeof together>();
+  for (const entry of together) {
+    const shard = ledgerShardOf(entry.record.blobName);
+    const entries = byShard.get(shard);
+    if (entries) entries.push(entry);
+    else byShard.set(shard, [entry]);
+  }
+  const groups = [...byShard.values()].flatMap((entries) =>
+    Array.from({ length: Math.ceil(entries.length / MAX_ROWS_PER_TRANSACTION) }, (_, index) => entries.slice(index * MAX_ROWS_PER_TRANSACTION, (index + 1) * MAX_ROWS_PER_TRANSACTION)),
+  );
+  for (const group of groups) {
     let etags: (string | undefined)[] | undefined;
     try {
       etags = await ledger.writeRows(group.map((entry) => entry.write));

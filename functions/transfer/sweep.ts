@@ -1,6 +1,6 @@
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import type { SourceBlob } from "../storage/blobSource";
-import type { ClaimedRow, GuardedRowWriter, LedgerRecord } from "../storage/ledger";
+import { ledgerShardOf, type ClaimedRow, type GuardedRowWriter, type LedgerRecord } from "../storage/ledger";
 import { claimRowsTogether, LedgerWriteBatcher } from "../storage/ledgerBatch";
 import { destinationFor } from "./destinationPath";
 import { CLAIM_LEASE_MS, initialRow, transferBlob, type FileOutcome, type TransferServices } from "./blobTransfer";
@@ -50,22 +50,23 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   const { settings } = services;
   const [blobs, records] = await Promise.all([collect(services.source.list(settings.sourcePrefix)), services.ledger.readAll()]);
   const outcomes: Promise<FileOutcome>[] = new Array(blobs.length);
-  const pending: { blob: SourceBlob; index: number }[] = [];
+  const pending: { blob: SourceBlob; index: number; shard: string }[] = [];
   blobs.forEach((blob, index) => {
     const record = records.get(blob.name);
     if (record?.status === "done" && record.blobEtag === blob.etag) {
       const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, chunks: 0 };
       observer.onFileDone?.(outcome, blob);
       outcomes[index] = Promise.resolve(outcome);
-    } else pending.push({ blob, index });
+    } else pending.push({ blob, index, shard: ledgerShardOf(blob.name) });
   });
+  // Files go in ledger-partition order (listing order within one), so the rows claimed and recorded together are
+  // mostly of one partition: a table transaction cannot span two. The summary keeps listing order.
+  pending.sort((a, b) => (a.shard === b.shard ? a.index - b.index : a.shard < b.shard ? -1 : 1));
 
   const recorder = new LedgerWriteBatcher(services.ledger, { lingerMs: RECORD_LINGER_MS });
   const oneFragment = new BatchClaims(
     services,
-    pending
-      .map(({ blob }) => blob)
-      .filter((blob) => blob.size <= settings.chunkSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
+    pending.filter(({ blob }) => blob.size <= settings.chunkSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
     records,
     recorder,
   );
@@ -116,34 +117,46 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
 const CLAIM_BATCH_ROWS = 50;
 
 /**
- * Claims the rows of one-fragment files a batch at a time, in listing order, the next batch while the workers are
- * still on the current one.
+ * Claims the rows of one-fragment files a batch at a time, in the order the workers take them, the next batch while
+ * the workers are still on the current one. A batch holds rows of one ledger partition only, so it is one
+ * transaction.
  */
 class BatchClaims {
-  private readonly positions = new Map<string, number>();
+  /** Each file's batch and place in it. */
+  private readonly slots = new Map<string, { batch: number; slot: number }>();
+  private readonly members: SourceBlob[][] = [];
   private readonly batches = new Map<number, Promise<(ClaimedRow | undefined)[]>>();
 
   constructor(
     private readonly services: TransferServices,
-    private readonly blobs: SourceBlob[],
+    blobs: { blob: SourceBlob; shard: string }[],
     private readonly records: Map<string, LedgerRecord>,
     private readonly writer: GuardedRowWriter,
   ) {
-    blobs.forEach((blob, position) => this.positions.set(blob.name, position));
+    let current: SourceBlob[] = [];
+    let currentShard: string | undefined;
+    for (const { blob, shard } of blobs) {
+      if (current.length === 0 || current.length === CLAIM_BATCH_ROWS || shard !== currentShard) {
+        current = [];
+        currentShard = shard;
+        this.members.push(current);
+      }
+      this.slots.set(blob.name, { batch: this.members.length - 1, slot: current.length });
+      current.push(blob);
+    }
   }
 
   has(blob: SourceBlob): boolean {
-    return this.positions.has(blob.name);
+    return this.slots.has(blob.name);
   }
 
   async claimFor(blob: SourceBlob): Promise<ClaimedRow | null> {
-    const position = this.positions.get(blob.name)!;
-    const batch = Math.floor(position / CLAIM_BATCH_ROWS);
-    if (position % CLAIM_BATCH_ROWS >= CLAIM_BATCH_ROWS / 2) this.start(batch + 1);
+    const { batch, slot } = this.slots.get(blob.name)!;
+    if (slot >= this.members[batch].length / 2) this.start(batch + 1);
     const rows = await this.start(batch);
-    const row = rows[position % CLAIM_BATCH_ROWS];
+    const row = rows[slot];
     // Handed out once: the batch keeps no reference, so a long sweep does not hold every claimed row to its end.
-    rows[position % CLAIM_BATCH_ROWS] = undefined;
+    rows[slot] = undefined;
     return row ?? null;
   }
 
@@ -153,12 +166,11 @@ class BatchClaims {
     await Promise.all(batches.flat().map((row) => row?.release({}).catch(() => undefined)));
   }
 
-
   private start(batch: number): Promise<(ClaimedRow | undefined)[]> {
     let rows = this.batches.get(batch);
-    if (!rows) {
+    if (!rows && batch < this.members.length) {
       const { settings } = this.services;
-      const requests = this.blobs.slice(batch * CLAIM_BATCH_ROWS, (batch + 1) * CLAIM_BATCH_ROWS).map((blob) => ({
+      const requests = this.members[batch].map((blob) => ({
         blobName: blob.name,
         initial: initialRow(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder)),
         known: this.records.get(blob.name) ?? null,
@@ -168,7 +180,7 @@ class BatchClaims {
       rows.catch(() => undefined);
       this.batches.set(batch, rows);
     }
-    return rows;
+    return rows ?? Promise.resolve([]);
   }
 }
 

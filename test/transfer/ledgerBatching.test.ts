@@ -6,7 +6,7 @@ import { loadEngineSettings } from "../../functions/config/settings";
 import { StaticAccessTokenProvider } from "../../functions/onedrive/accessToken";
 import { createStorageClients } from "../../functions/storage/storageClients";
 import { TransferEngine } from "../../functions/transfer/transferEngine";
-import { ClaimLostError, Ledger, type LedgerRecord } from "../../functions/storage/ledger";
+import { ClaimLostError, Ledger, ledgerShardOf, type LedgerRecord } from "../../functions/storage/ledger";
 import { claimRowsTogether, LedgerWriteBatcher } from "../../functions/storage/ledgerBatch";
 import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, uniqueName, type TransferFixture } from "../support/transferHarness";
@@ -37,6 +37,13 @@ function countingTableClient(connectionString: string, tableName: string): { tab
 const writesOf = (requests: string[]) => requests.filter((request) => !request.startsWith("GET"));
 const initial = (blobName: string): Omit<LedgerRecord, "blobName"> => ({ blobEtag: `etag-${blobName}`, status: "pending", size: 1, destinationPath: blobName, confirmedBytes: 0, fragments: 0, attempts: 0 });
 
+/** `count` names `<stem>-N.txt` whose rows share one ledger partition (a transaction writes one partition only). */
+function namesInOneShard(stem: string, count: number, shard = "0"): string[] {
+  const names: string[] = [];
+  for (let index = 0; names.length < count; index++) if (ledgerShardOf(`${stem}-${index}.txt`) === shard) names.push(`${stem}-${index}.txt`);
+  return names;
+}
+
 describe("ledger rows claimed and recorded in transactions", () => {
   const suite = azuriteForSuite();
 
@@ -47,20 +54,21 @@ describe("ledger rows claimed and recorded in transactions", () => {
 
   test("claims new and existing rows in one transaction, leaving out a row another worker holds", async () => {
     const { ledger, requests } = ledgerWithCounter();
-    await ledger.claim("held.txt", initial("held.txt"), { owner: "other-worker", leaseMs: 60_000 });
-    await ledger.merge("old.txt", { status: "failed", blobEtag: "etag-old.txt", lastError: "earlier failure" });
+    const [newOne, newTwo, old, held] = namesInOneShard("row", 4);
+    await ledger.claim(held, initial(held), { owner: "other-worker", leaseMs: 60_000 });
+    await ledger.merge(old, { status: "failed", blobEtag: `etag-${old}`, lastError: "earlier failure" });
     const rows = await ledger.readAll();
     requests.length = 0;
 
-    const names = ["new-1.txt", "new-2.txt", "old.txt", "held.txt"];
+    const names = [newOne, newTwo, old, held];
     const claimed = await claimRowsTogether(ledger, names.map((blobName) => ({ blobName, initial: initial(blobName), known: rows.get(blobName) ?? null })), { owner: "me", leaseMs: 60_000 }, ledger);
 
-    assert.deepEqual(claimed.map((row) => row?.record.blobName), ["new-1.txt", "new-2.txt", "old.txt", undefined]);
+    assert.deepEqual(claimed.map((row) => row?.record.blobName), [newOne, newTwo, old, undefined]);
     assert.deepEqual(writesOf(requests), [`POST /devstoreaccount1/$batch`], "one transaction for the three claims");
     const after = await ledger.readAll();
-    for (const name of ["new-1.txt", "new-2.txt", "old.txt"]) assert.equal(after.get(name)?.claimOwner, "me", name);
-    assert.equal(after.get("held.txt")?.claimOwner, "other-worker");
-    assert.equal(after.get("old.txt")?.lastError, "earlier failure", "a claim merges: the row keeps what it held");
+    for (const name of [newOne, newTwo, old]) assert.equal(after.get(name)?.claimOwner, "me", name);
+    assert.equal(after.get(held)?.claimOwner, "other-worker");
+    assert.equal(after.get(old)?.lastError, "earlier failure", "a claim merges: the row keeps what it held");
     assert.equal(claimed[2]?.interruptedBefore, false, "a released row was not interrupted");
   });
 
@@ -87,20 +95,31 @@ describe("ledger rows claimed and recorded in transactions", () => {
   test("rows claimed with a write batcher have their writes sent as one transaction, and a stale one fails alone", async () => {
     const { ledger, requests } = ledgerWithCounter();
     const batcher = new LedgerWriteBatcher(ledger, { lingerMs: 3_600_000, maxRows: 3 });
-    const names = ["a.txt", "b.txt", "c.txt"];
+    const names = namesInOneShard("batched", 3);
     const claimed = await claimRowsTogether(ledger, names.map((blobName) => ({ blobName, initial: initial(blobName), known: null })), { owner: "me", leaseMs: 60_000 }, batcher);
     requests.length = 0;
     await Promise.all(claimed.map((row) => row!.update({ status: "uploading" })));
     assert.deepEqual(writesOf(requests), ["POST /devstoreaccount1/$batch"], "three writes, one request");
 
-    // b.txt's row moves on behind its holder's back: that write is refused, the other two are written.
-    await ledger.merge("b.txt", { warning: "someone else wrote here" });
+    // The second row moves on behind its holder's back: that write is refused, the other two are written.
+    await ledger.merge(names[1], { warning: "someone else wrote here" });
     const outcomes = await Promise.allSettled(claimed.map((row) => row!.release({ status: "done" })));
     assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fulfilled", "rejected", "fulfilled"]);
     assert.ok((outcomes[1] as PromiseRejectedResult).reason instanceof ClaimLostError);
     const rows = await ledger.readAll();
     assert.deepEqual(names.map((name) => rows.get(name)?.status), ["done", "uploading", "done"]);
     assert.deepEqual(names.map((name) => rows.get(name)?.claimOwner), [undefined, "me", undefined]);
+  });
+
+  test("a transaction takes rows of one partition only: rows of two are refused before any request", async () => {
+    const { ledger, requests } = ledgerWithCounter();
+    const [first] = namesInOneShard("left", 1, "0");
+    const [second] = namesInOneShard("right", 1, "f");
+    await ledger.ensureTable();
+    requests.length = 0;
+    const writes = [first, second].map((blobName) => ({ kind: "create" as const, record: { blobName, ...initial(blobName) } }));
+    await assert.rejects(ledger.writeRows(writes), /one partition only/);
+    assert.deepEqual(requests, []);
   });
 
   test("a draining write batcher sends at once instead of waiting out its linger", async () => {
@@ -130,7 +149,7 @@ describe("sweeps of small files", () => {
 
   test("claims one-fragment rows 50 to a transaction and records every file done and released", async () => {
     const fixture = await fixtureWith();
-    const names = Array.from({ length: 120 }, (_, index) => `small/${String(index).padStart(3, "0")}.txt`);
+    const names = namesInOneShard("small/file", 120, "7");
     for (const name of names) await fixture.putBlob(name, `content of ${name}`);
     const summary = await fixture.engine().sweep();
     assert.deepEqual([summary.uploaded, summary.failed], [120, 0]);
@@ -153,9 +172,31 @@ describe("sweeps of small files", () => {
     }
   });
 
+  test("files of many ledger partitions are claimed and recorded in transactions of one partition each", async () => {
+    const fixture = await fixtureWith();
+    const names = Array.from({ length: 64 }, (_, index) => `mixed/${String(index).padStart(2, "0")}.txt`);
+    for (const name of names) await fixture.putBlob(name, `content of ${name}`);
+    const summary = await fixture.engine().sweep();
+    assert.deepEqual([summary.uploaded, summary.failed], [64, 0]);
+    assert.deepEqual(summary.files.map((file) => file.blob), names, "the summary keeps listing order");
+    const shards = new Set(names.map(ledgerShardOf));
+    assert.ok(shards.size > 8, `64 names spread over ${shards.size} partitions`);
+    const transactions = fixture.tableBodies.filter((body) => body.includes("changeset"));
+    for (const body of transactions) {
+      const partitions = new Set([...body.matchAll(/PartitionKey(?:='|":")([^'"]+)/g)].map((match) => match[1]));
+      assert.equal(partitions.size, 1, `one partition a transaction: ${[...partitions].join(", ")}`);
+    }
+    // Each partition's rows are claimed together: 64 claims in one transaction per partition, not one per file.
+    const claimTransactions = transactions.filter((body) => /^POST \S+ HTTP\/1\.1/m.test(body));
+    assert.equal(claimTransactions.length, shards.size);
+    const rows = await fixture.engine().services.ledger.readAll();
+    assert.deepEqual([...rows.keys()].sort(), names, "one bulk read finds the rows of every partition");
+    for (const name of names) assert.equal(rows.get(name)?.status, "done", name);
+  });
+
   test("a sweep stopped by a sign-in failure lets go of every row it claimed, taken or not", async () => {
     const fixture = await fixtureWith();
-    for (let index = 0; index < 12; index++) await fixture.putBlob(`stopped/${index}.txt`, `file ${index}`);
+    for (const [index, name] of namesInOneShard("stopped/file", 12).entries()) await fixture.putBlob(name, `file ${index}`);
     const relink = Object.assign(new Error("OneDrive needs to be linked again"), { name: "RelinkRequiredError" });
     const engine = fixture.engine({ tokenProvider: { getAccessToken: () => Promise.reject(relink) } });
     await assert.rejects(engine.sweep(), /linked again/);

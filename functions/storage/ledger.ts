@@ -82,9 +82,13 @@ export interface LedgerRowAddress {
   rowKey: string;
 }
 
+function shardOfRowKey(rowKey: string): string {
+  return rowKey[0];
+}
+
 /** Which of a container's partitions holds the blob's row (a transaction can only write rows of one partition). */
 export function ledgerShardOf(blobName: string): string {
-  return ledgerRowKey(blobName)[0];
+  return shardOfRowKey(ledgerRowKey(blobName));
 }
 
 /** Table storage rejects undefined; clearing a field is writing null... which it also rejects, so use "". */
@@ -107,7 +111,7 @@ export type LedgerRowWrite =
   | { kind: "create"; record: LedgerRecord }
   | { kind: "merge"; blobName: string; changes: LedgerChanges; rowEtag: string };
 
-export function rowWriteBlobName(write: LedgerRowWrite): string {
+function rowWriteBlobName(write: LedgerRowWrite): string {
   return write.kind === "create" ? write.record.blobName : write.blobName;
 }
 
@@ -139,7 +143,7 @@ export class Ledger implements GuardedRowWriter {
   /** The partition and row key of a blob's row. */
   addressOf(blobName: string): LedgerRowAddress {
     const rowKey = ledgerRowKey(blobName);
-    return { partitionKey: `${this.container}_${rowKey[0]}`, rowKey };
+    return { partitionKey: `${this.container}_${shardOfRowKey(rowKey)}`, rowKey };
   }
 
   ensureTable(): Promise<void> {

@@ -140,6 +140,12 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
     TRANSFER_SCHEDULE: settings.transferSchedule
     TRANSFER_QUEUE: settings.transferQueue
+
+    // glibc reads these when the Node worker starts: keep freed memory instead of handing it back and faulting it in
+    // again for every fragment (functions/config/settingsSchema.ts, MEMORY_ALLOCATOR_SETTINGS, says what they bought).
+    MALLOC_TRIM_THRESHOLD_: '1073741824'
+    MALLOC_MMAP_THRESHOLD_: '33554432'
+    MALLOC_TOP_PAD_: '67108864'
   }
 }
 

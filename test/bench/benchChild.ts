@@ -152,6 +152,7 @@ async function main(): Promise<void> {
     cpuUserMs: Math.round(cpu.user / 1000),
     cpuSystemMs: Math.round(cpu.system / 1000),
     maxRssKiB: process.resourceUsage().maxRSS,
+    minorPageFaults: process.resourceUsage().minorPageFault,
     peakMemoryMiB,
   };
   // Exit once the line is out: an idle keep-alive socket or SDK timer must not hold the measurement open.

@@ -8,6 +8,8 @@ export interface ChildResult {
   cpuUserMs: number;
   cpuSystemMs: number;
   maxRssKiB: number;
+  /** Minor page faults over the child's life: memory handed back to the system and faulted in again shows here. */
+  minorPageFaults: number;
   /** Highest values process.memoryUsage() showed, sampled every 50 ms, in MiB: where the peak RSS comes from. */
   peakMemoryMiB?: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   bytes: number;

@@ -70,7 +70,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "n/a" : (ms / 10
 
 export function formatMeasurements(measurements: Measurement[]): string {
   return table(
-    ["run", "wall s", "child CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "Graph (batched)/upload requests", "problem"],
+    ["run", "wall s", "child CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "child page faults", "Graph (batched)/upload requests", "problem"],
     measurements.map((measurement) => {
       const result = measurement.result;
       return [
@@ -80,6 +80,7 @@ export function formatMeasurements(measurements: Measurement[]): string {
         seconds(measurement.emulatorCpuMs),
         seconds(measurement.azuriteCpuMs),
         result ? (result.maxRssKiB / 1024).toFixed(0) : "n/a",
+        result ? String(result.minorPageFaults) : "n/a",
         `${measurement.graphRequests}${measurement.batchedRequests ? ` (${measurement.batchedRequests})` : ""}/${measurement.uploadRequests}`,
         measurement.problem ?? "",
       ];

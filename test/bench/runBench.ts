@@ -12,6 +12,7 @@ import type { BenchMode, ChildResult, EngineArgs, HashArgs, PipeArgs, PutArgs, R
 import { seedLargeBlob, seedSmallBlobs } from "./benchSeed";
 import { filesPerSecond, formatFigures, formatMeasurements, mibPerSecond, type Figure, type Measurement } from "./benchReport";
 import { ownCpuMs, processCpuMs } from "./processCpu";
+import { MEMORY_ALLOCATOR_SETTINGS } from "../../functions/config/settingsSchema";
 
 /**
  * `npm run bench`: the transfer figures of issue 2 on Azurite and the OneDrive emulator. Azurite runs as a child,
@@ -93,7 +94,9 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
   const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${label.replace(/[^\w.-]+/g, "_")}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
     // NODE_EXTRA_CA_CERTS is read only when node starts, so the child trusts the emulator's certificate from birth.
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: context.certPath, TEST_TLS_DIR: context.tlsDirectory },
+    // Every child, engine and baselines alike, runs with the allocator settings the deployment sets: with glibc's
+    // defaults the page faults of one and the same run varied sevenfold, and the CPU with them.
+    env: { ...process.env, ...MEMORY_ALLOCATOR_SETTINGS, NODE_EXTRA_CA_CERTS: context.certPath, TEST_TLS_DIR: context.tlsDirectory },
     stdio: ["ignore", "pipe", "pipe"],
   });
   runningChildren.add(child);
@@ -261,7 +264,9 @@ async function inAlternatingOrder(round: number, first: NamedRun, second: NamedR
 async function freshAzurite(context: BenchContext): Promise<{ connectionString: string; blobService: BlobServiceClient }> {
   await context.azurite?.stop();
   context.azurite = undefined;
-  context.azurite = await startAzurite();
+  // Azurite gets the engine's allocator settings too: with glibc's defaults its CPU for the same 1 GiB read varied
+  // from 1.4 to 5.6 s between runs of one bench, and with it every ratio's rounds.
+  context.azurite = await startAzurite({ env: MEMORY_ALLOCATOR_SETTINGS });
   const { connectionString } = context.azurite;
   return { connectionString, blobService: BlobServiceClient.fromConnectionString(connectionString) };
 }

@@ -22,7 +22,7 @@ export interface AzuriteInstance {
  * Starts the real Azurite (pinned 3.35.0, the last release for Node 20) on ephemeral ports, in memory, and resolves
  * once blob, queue and table services all print their listening address.
  */
-export async function startAzurite(options: { inMemory?: boolean } = {}): Promise<AzuriteInstance> {
+export async function startAzurite(options: { inMemory?: boolean; env?: Readonly<Record<string, string>> } = {}): Promise<AzuriteInstance> {
   const azuriteMain = require.resolve("azurite/dist/src/azurite.js");
   const workDirectory = mkdtempSync(join(tmpdir(), "azurite-"));
   const args = [
@@ -34,7 +34,7 @@ export async function startAzurite(options: { inMemory?: boolean } = {}): Promis
   ];
   args.push(...(options.inMemory === false ? ["--location", workDirectory] : ["--inMemoryPersistence"]));
   // cwd is a scratch folder so nothing Azurite writes lands in the repository.
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: workDirectory });
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: workDirectory, env: { ...process.env, ...options.env } });
   const ports: Partial<Record<"Blob" | "Queue" | "Table", number>> = {};
   let output = "";
   await new Promise<void>((resolve, reject) => {

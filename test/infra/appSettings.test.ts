@@ -6,6 +6,7 @@ import type { Node } from "web-tree-sitter";
 import {
   AFTER_TRANSFER_MODES,
   CONFLICT_BEHAVIORS,
+  MEMORY_ALLOCATOR_SETTINGS,
   PLATFORM_SETTINGS,
   SETTINGS,
   settingDefinition,
@@ -129,6 +130,10 @@ describe("app settings match functions/config/settingsSchema.ts", () => {
       assert.ok(definition.defaultValue !== undefined || definition.optional, `${name} is left unset but is required`);
       assert.ok(!isSet(name), `${name} is both set and listed in NOT_SET_IN_AZURE`);
     }
+  });
+
+  test("the worker gets the allocator settings the bench measured, exactly", () => {
+    for (const [name, value] of Object.entries(MEMORY_ALLOCATOR_SETTINGS)) assert.equal(evaluateSetting(project, evaluator, name), value, name);
   });
 
   test("storage uses identity connections only: no plain connection-string settings", () => {

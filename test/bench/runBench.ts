@@ -131,11 +131,11 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
 async function measure(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<Measurement> {
   const requestsBefore = context.emulator.requests.length;
   const emulatorBefore = ownCpuMs();
-  const azuriteBefore = processCpuMs(currentAzurite(context).pid);
+  const azuriteBefore = processCpuMs(context.azurite?.pid);
   const startedAt = performance.now();
   const { result, problem } = await runChild(context, label, mode, args);
   const processWallMs = performance.now() - startedAt;
-  const azuriteAfter = processCpuMs(currentAzurite(context).pid);
+  const azuriteAfter = processCpuMs(context.azurite?.pid);
   const emulatorCpuMs = ownCpuMs() - emulatorBefore;
   const newRequests = context.emulator.requests.slice(requestsBefore);
   const measurement: Measurement = {
@@ -265,10 +265,13 @@ async function freshAzurite(context: BenchContext): Promise<{ connectionString: 
   await context.azurite?.stop();
   context.azurite = undefined;
   // Azurite gets the engine's allocator settings too: with glibc's defaults its CPU for the same 1 GiB read varied
-  // from 1.4 to 5.6 s between runs of one bench, and with it every ratio's rounds. It keeps blobs on disk (its
-  // default; the tests use memory): holding 1 GiB in its own heap, its collector fell, at a random point of a run,
-  // into back-to-back full collections (3.5-5.6 CPU-s a GiB read instead of 0.9, for every later round).
-  context.azurite = await startAzurite({ inMemory: false, env: MEMORY_ALLOCATOR_SETTINGS });
+  // from 1.4 to 5.6 s between runs of one bench, and with it every ratio's rounds. And it runs without V8's
+  // incremental marking: about a minute into a group, after its first full collection, V8 began starting a new
+  // incremental marking every 30-80 ms (--trace-gc: "Start (task)" at 27 MB used of a 50 MB limit) and Azurite spent
+  // 40-60 % of its time in the collector, in every later round of both the engine and the
+  // baseline, in memory or on disk alike: Azurite's CPU for a GiB read went from 0.8-2 s to 3.5-7 s. Without
+  // incremental marking its full collections run when the heap limit is reached (4 while 3 GiB were read, traced).
+  context.azurite = await startAzurite({ env: MEMORY_ALLOCATOR_SETTINGS, nodeArgs: EMULATOR_NODE_ARGS });
   const { connectionString } = context.azurite;
   return { connectionString, blobService: BlobServiceClient.fromConnectionString(connectionString) };
 }
@@ -389,15 +392,19 @@ async function main(): Promise<void> {
 }
 
 /**
- * glibc reads the allocator settings only when a process starts, and the OneDrive emulator runs in this one (its CPU
- * for the same 1 GiB of fragments varied 1.8-3.3 s without them): so the bench starts itself again with them.
+ * The OneDrive emulator runs in this process, so the bench starts itself again as it starts Azurite: with the
+ * allocator settings (glibc reads them only when a process starts) and without V8's incremental marking (the
+ * emulator fell into the same back-to-back collections as Azurite: 449 full collections, 5 s of a 75-s group).
  */
-function allocatorSettingsMissing(): boolean {
-  return Object.entries(MEMORY_ALLOCATOR_SETTINGS).some(([name, value]) => process.env[name] !== value);
+const EMULATOR_NODE_ARGS = ["--no-incremental-marking"];
+
+function startedForMeasuring(): boolean {
+  const allocatorSettingsSet = Object.entries(MEMORY_ALLOCATOR_SETTINGS).every(([name, value]) => process.env[name] === value);
+  return allocatorSettingsSet && EMULATOR_NODE_ARGS.every((arg) => process.execArgv.includes(arg));
 }
 
-if (allocatorSettingsMissing()) {
-  const rerun = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+if (!startedForMeasuring()) {
+  const rerun = spawnSync(process.execPath, [...EMULATOR_NODE_ARGS, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, ...MEMORY_ALLOCATOR_SETTINGS },
   });

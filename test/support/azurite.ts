@@ -22,10 +22,11 @@ export interface AzuriteInstance {
  * Starts the real Azurite (pinned 3.35.0, the last release for Node 20) on ephemeral ports, in memory, and resolves
  * once blob, queue and table services all print their listening address.
  */
-export async function startAzurite(options: { inMemory?: boolean; env?: Readonly<Record<string, string>> } = {}): Promise<AzuriteInstance> {
+export async function startAzurite(options: { inMemory?: boolean; env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[] } = {}): Promise<AzuriteInstance> {
   const azuriteMain = require.resolve("azurite/dist/src/azurite.js");
   const workDirectory = mkdtempSync(join(tmpdir(), "azurite-"));
   const args = [
+    ...(options.nodeArgs ?? []),
     azuriteMain,
     "--skipApiVersionCheck",
     "--disableTelemetry",

@@ -7,6 +7,7 @@ export interface ChildResult {
   wallMs: number;
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** Peak resident set of the child alone (VmHWM on Linux), not counting the bench it was forked from. */
   maxRssKiB: number;
   /** Minor page faults over the child's life: memory handed back to the system and faulted in again shows here. */
   minorPageFaults: number;

@@ -1,16 +1,17 @@
+import { xorOfPeriods } from "./quickXorLanes";
+
 /**
  * QuickXorHash, the content hash OneDrive reports on every drive (business and personal).
  *
  * Byte number n of the stream is XORed into a 160-bit register at bit offset (n * 11) mod 160; the 64-bit
  * little-endian byte count is XORed into bytes 12..19 at the end. Because 160 * 11 ≡ 0 (mod 160), every byte whose
  * stream position agrees mod 160 lands on the same bit offset. So hashing reduces to XOR-ing the input, 160 bytes
- * at a time, into a 160-byte accumulator (40 aligned 32-bit words per round, no per-byte shifting), and the shifted
- * placement into the register happens once, in digest().
+ * at a time, into a 160-byte accumulator (quickXorLanes: WebAssembly SIMD, 16 bytes an instruction), and the
+ * shifted placement into the register happens once, in digest().
  */
 
 const REGISTER_BYTES = 20;
 const PERIOD_BYTES = 160;
-const PERIOD_WORDS = PERIOD_BYTES / 4;
 const LENGTH_OFFSET = 12;
 const TWO_POW_32 = 0x1_0000_0000;
 /** Names the checkpoint format, so a change to it cannot be misread as valid state. */
@@ -25,9 +26,6 @@ export interface QuickXorHashState {
 export class QuickXorHash {
   /** accumulator[p] = XOR of every byte at a stream position ≡ p (mod 160). */
   private readonly accumulator = new Uint8Array(PERIOD_BYTES);
-  /** Word lanes for the aligned middle of one update; viewed as bytes, lane byte k sits at stream offset k. */
-  private readonly lanes = new Uint32Array(PERIOD_WORDS);
-  private readonly laneBytes = new Uint8Array(this.lanes.buffer);
   private byteCount = 0;
 
   get length(): number {
@@ -36,24 +34,14 @@ export class QuickXorHash {
 
   update(bytes: Uint8Array): this {
     const total = bytes.length;
-    let index = 0;
-    // Typed-array word views need a 4-byte aligned address; the stream position does not have to agree with it,
-    // because the lanes are folded back at the stream position where the aligned run began.
-    const headLength = Math.min(total, (4 - (bytes.byteOffset & 3)) & 3);
-    this.xorBytes(bytes, 0, headLength);
-    index = headLength;
-
-    const wordCount = (total - index) >>> 2;
-    if (wordCount >= PERIOD_WORDS) {
-      const runStart = this.byteCount;
-      const words = new Uint32Array(bytes.buffer, bytes.byteOffset + index, wordCount);
-      xorWordsIntoLanes(words, this.lanes);
-      const runBytes = wordCount * 4;
-      this.foldLanes(runStart);
-      this.byteCount += runBytes;
-      index += runBytes;
+    // Whole periods go through the SIMD fold, whose lanes are folded back at the stream position where they began;
+    // the remainder (under 160 bytes) is XORed byte by byte.
+    const periodBytes = total - (total % PERIOD_BYTES);
+    if (periodBytes > 0) {
+      this.foldLanes(xorOfPeriods(bytes.subarray(0, periodBytes)), this.byteCount);
+      this.byteCount += periodBytes;
     }
-    this.xorBytes(bytes, index, total);
+    this.xorBytes(bytes, periodBytes, total);
     return this;
   }
 
@@ -113,54 +101,15 @@ export class QuickXorHash {
     this.byteCount += to - from;
   }
 
-  /** Moves the lanes (filled from stream position runStart) into the accumulator and clears them. */
-  private foldLanes(runStart: number): void {
+  /** XORs lane bytes (lane byte k from stream position runStart + k) into the accumulator. */
+  private foldLanes(laneBytes: Uint8Array, runStart: number): void {
     const accumulator = this.accumulator;
-    const laneBytes = this.laneBytes;
     let position = runStart % PERIOD_BYTES;
     for (let k = 0; k < PERIOD_BYTES; k++) {
       accumulator[position] ^= laneBytes[k];
       if (++position === PERIOD_BYTES) position = 0;
     }
-    this.lanes.fill(0);
   }
-}
-
-/**
- * XORs words[i] into lanes[i mod 40]. Ten lanes live in locals per pass so V8 keeps them in registers; four passes
- * over the words cover the 40 lanes. Each pass streams the input once more, which is cheap next to typed-array
- * stores on every word.
- */
-function xorWordsIntoLanes(words: Uint32Array, lanes: Uint32Array): void {
-  const wordCount = words.length;
-  const fullRounds = Math.floor(wordCount / PERIOD_WORDS);
-  const roundsEnd = fullRounds * PERIOD_WORDS;
-  for (let lane = 0; lane < PERIOD_WORDS; lane += 10) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0, a9 = 0;
-    for (let i = lane; i < roundsEnd; i += PERIOD_WORDS) {
-      a0 ^= words[i];
-      a1 ^= words[i + 1];
-      a2 ^= words[i + 2];
-      a3 ^= words[i + 3];
-      a4 ^= words[i + 4];
-      a5 ^= words[i + 5];
-      a6 ^= words[i + 6];
-      a7 ^= words[i + 7];
-      a8 ^= words[i + 8];
-      a9 ^= words[i + 9];
-    }
-    lanes[lane] ^= a0;
-    lanes[lane + 1] ^= a1;
-    lanes[lane + 2] ^= a2;
-    lanes[lane + 3] ^= a3;
-    lanes[lane + 4] ^= a4;
-    lanes[lane + 5] ^= a5;
-    lanes[lane + 6] ^= a6;
-    lanes[lane + 7] ^= a7;
-    lanes[lane + 8] ^= a8;
-    lanes[lane + 9] ^= a9;
-  }
-  for (let i = roundsEnd; i < wordCount; i++) lanes[i - roundsEnd] ^= words[i];
 }
 
 /**

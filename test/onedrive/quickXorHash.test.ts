@@ -2,6 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mulberry32, referenceQuickXorHash } from "../support/referenceAlgorithms";
 import { OffsetQuickXorHash, QuickXorHash, quickXorHashBase64 } from "../../functions/onedrive/quickXorHash";
+import { xorOfPeriods } from "../../functions/onedrive/quickXorLanes";
+import { QUICK_XOR_LANES_WASM_BASE64 } from "../../functions/onedrive/quickXorLanesBinary";
+import { assembleQuickXorLanes } from "../support/quickXorLanesAssembly";
 
 /** The vectors of docs/onedrive-upload.md §6 (rclone's quickxorhash_test.go, the PyPI quickxorhash README, derived). */
 const VECTORS: { label: string; input: Buffer; expected: string }[] = [
@@ -118,5 +121,33 @@ describe("OffsetQuickXorHash", () => {
     after.importState(before.exportState());
     after.updateAt(300_000, input.subarray(300_000));
     assert.equal(after.digestBase64(), referenceQuickXorHash(input));
+  });
+});
+
+describe("quickXorLanes (the WebAssembly fold under QuickXorHash)", () => {
+  /** XOR of each 160-byte period, byte by byte: what the SIMD module must produce. */
+  function plainXorOfPeriods(bytes: Uint8Array): Uint8Array {
+    const lanes = new Uint8Array(160);
+    for (let index = 0; index < bytes.length; index++) lanes[index % 160] ^= bytes[index];
+    return lanes;
+  }
+
+  test("matches a byte-by-byte fold for 0 to 1,000,000 bytes, across its 65,280-byte copy blocks, at unaligned offsets", () => {
+    const backing = randomBytes(1_000_000 + 3, 11);
+    for (const length of [0, 160, 320, 65_120, 65_280, 65_440, 130_560, 1_000_000]) {
+      for (const start of [0, 1, 3]) {
+        const input = backing.subarray(start, start + length);
+        assert.deepEqual(Buffer.from(xorOfPeriods(input)), Buffer.from(plainXorOfPeriods(input)), `${length} bytes at byteOffset +${start}`);
+      }
+    }
+  });
+
+  test("refuses a length that is not whole periods, naming it", () => {
+    assert.throws(() => xorOfPeriods(new Uint8Array(161)), (error: unknown) => error instanceof RangeError && /161 bytes/.test(error.message));
+  });
+
+  test("the embedded module is exactly quickXorLanes.wat assembled (run `npm run build:wasm` after editing the .wat)", async () => {
+    const assembled = await assembleQuickXorLanes();
+    assert.equal(QUICK_XOR_LANES_WASM_BASE64, assembled.toString("base64"));
   });
 });

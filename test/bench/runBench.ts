@@ -257,21 +257,27 @@ async function inAlternatingOrder(round: number, first: NamedRun, second: NamedR
 }
 
 /**
+ * Node arguments for the Azurite of the streaming groups (1 GiB, 4 x 256 MiB). About a minute into such a group,
+ * after Azurite's first full collection, V8 began starting a new incremental marking every 30-80 ms (--trace-gc:
+ * "Start (task)" at 27 MB used of a 50 MB limit): Azurite spent 40-60 % of its time in the collector, in every later
+ * round of engine and baseline alike, in memory or on disk, and its CPU for a GiB read went from 0.8-2 s to
+ * 3.5-7 s. Without incremental marking its full collections run when the heap limit is reached (4 while 3 GiB were
+ * read, traced). The small-file group keeps V8's defaults: its Azurite heap holds the ledger tables, and there the
+ * flag made the engine's side slower (engine / loop 0.74 and 0.75 with it, 0.81 without, one run each).
+ */
+const STREAMING_AZURITE_NODE_ARGS = ["--no-incremental-marking"];
+
+/**
  * Each group of runs gets an Azurite of its own, so no group is measured in a store that still holds what an earlier
  * group wrote (2.25 GiB of blobs, their extents freed only when Azurite's own collector gets to them, and the
  * ledger tables). Within a group, engine and baseline runs alternate in the same Azurite.
  */
-async function freshAzurite(context: BenchContext): Promise<{ connectionString: string; blobService: BlobServiceClient }> {
+async function freshAzurite(context: BenchContext, nodeArgs: readonly string[]): Promise<{ connectionString: string; blobService: BlobServiceClient }> {
   await context.azurite?.stop();
   context.azurite = undefined;
   // Azurite gets the engine's allocator settings too: with glibc's defaults its CPU for the same 1 GiB read varied
-  // from 1.4 to 5.6 s between runs of one bench, and with it every ratio's rounds. And it runs without V8's
-  // incremental marking: about a minute into a group, after its first full collection, V8 began starting a new
-  // incremental marking every 30-80 ms (--trace-gc: "Start (task)" at 27 MB used of a 50 MB limit) and Azurite spent
-  // 40-60 % of its time in the collector, in every later round of both the engine and the
-  // baseline, in memory or on disk alike: Azurite's CPU for a GiB read went from 0.8-2 s to 3.5-7 s. Without
-  // incremental marking its full collections run when the heap limit is reached (4 while 3 GiB were read, traced).
-  context.azurite = await startAzurite({ env: MEMORY_ALLOCATOR_SETTINGS, nodeArgs: EMULATOR_NODE_ARGS });
+  // from 1.4 to 5.6 s between runs of one bench, and with it every ratio's rounds.
+  context.azurite = await startAzurite({ env: MEMORY_ALLOCATOR_SETTINGS, nodeArgs });
   const { connectionString } = context.azurite;
   return { connectionString, blobService: BlobServiceClient.fromConnectionString(connectionString) };
 }
@@ -281,7 +287,7 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
   const { graphEndpoint, accessToken } = context.emulator;
 
   if (groups.has("big")) {
-    const { connectionString, blobService } = await freshAzurite(context);
+    const { connectionString, blobService } = await freshAzurite(context, STREAMING_AZURITE_NODE_ARGS);
     const container = blobService.getContainerClient("benchlarge");
     await container.create();
     process.stderr.write("seeding a 1 GiB blob...\n");
@@ -303,7 +309,7 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
     await container.delete();
   }
   if (groups.has("rss")) {
-    const { blobService } = await freshAzurite(context);
+    const { blobService } = await freshAzurite(context, STREAMING_AZURITE_NODE_ARGS);
     const container = blobService.getContainerClient("benchfour");
     await container.create();
     process.stderr.write(`seeding ${RSS_BLOB_COUNT} blobs of 256 MiB...\n`);
@@ -316,7 +322,7 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
     await container.delete();
   }
   if (groups.has("small")) {
-    const { connectionString, blobService } = await freshAzurite(context);
+    const { connectionString, blobService } = await freshAzurite(context, []);
     const container = blobService.getContainerClient("benchsmall");
     await container.create();
     process.stderr.write(`seeding ${SMALL_COUNT} blobs of 8 KiB...\n`);
@@ -392,19 +398,19 @@ async function main(): Promise<void> {
 }
 
 /**
- * The OneDrive emulator runs in this process, so the bench starts itself again as it starts Azurite: with the
- * allocator settings (glibc reads them only when a process starts) and without V8's incremental marking (the
- * emulator fell into the same back-to-back collections as Azurite: 449 full collections, 5 s of a 75-s group).
+ * The OneDrive emulator runs in this process, so the bench starts itself again: with the allocator settings (glibc
+ * reads them only when a process starts) and without V8's incremental marking, since the emulator, streaming GiBs,
+ * fell into the same back-to-back collections as Azurite (449 full collections in one 75-s group).
  */
-const EMULATOR_NODE_ARGS = ["--no-incremental-marking"];
+const BENCH_NODE_ARGS = ["--no-incremental-marking"];
 
 function startedForMeasuring(): boolean {
   const allocatorSettingsSet = Object.entries(MEMORY_ALLOCATOR_SETTINGS).every(([name, value]) => process.env[name] === value);
-  return allocatorSettingsSet && EMULATOR_NODE_ARGS.every((arg) => process.execArgv.includes(arg));
+  return allocatorSettingsSet && BENCH_NODE_ARGS.every((arg) => process.execArgv.includes(arg));
 }
 
 if (!startedForMeasuring()) {
-  const rerun = spawnSync(process.execPath, [...EMULATOR_NODE_ARGS, ...process.execArgv, ...process.argv.slice(1)], {
+  const rerun = spawnSync(process.execPath, [...BENCH_NODE_ARGS, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, ...MEMORY_ALLOCATOR_SETTINGS },
   });

@@ -2,6 +2,7 @@ import { loadAuthSettings } from "../auth/authSettings";
 import { describeLinkState } from "../auth/linkState";
 import { SettingsReader, loadEngineSettings, type SettingsSource } from "../config/settings";
 import { createStorageClients } from "../storage/storageClients";
+import { collectWithoutIncrementalMarking } from "../transfer/collectorSettings";
 import { tokenProviderFor } from "../transfer/engineFactory";
 import { TransferEngine } from "../transfer/transferEngine";
 import type { HttpDependencies } from "./transfersHttp";
@@ -38,6 +39,7 @@ export function buildDependencies(source: SettingsSource): AppDependencies {
   const storage = createStorageClients(settings.storage);
   const queue = new TransferQueue(storage.queueService.getQueueClient(transferQueueName(source)));
   const engine = new TransferEngine(settings, { tokenProvider: tokenProviderFor(source), storage });
+  collectWithoutIncrementalMarking();
   return {
     engineFor: (log) => engine.forInvocation(log),
     queue,

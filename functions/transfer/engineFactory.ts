@@ -1,6 +1,7 @@
 import { loadEngineSettings, type SettingsSource } from "../config/settings";
 import { StaticAccessTokenProvider, type AccessTokenProvider } from "../onedrive/accessToken";
 import { createAccessTokenProvider } from "../auth/accessTokenProvider";
+import { collectWithoutIncrementalMarking } from "./collectorSettings";
 import { TransferEngine, type EngineDependencies } from "./transferEngine";
 
 /**
@@ -14,5 +15,6 @@ export function tokenProviderFor(source: SettingsSource): AccessTokenProvider {
 
 export function createEngine(source: SettingsSource, overrides: Partial<EngineDependencies> = {}): TransferEngine {
   const settings = loadEngineSettings(source);
+  collectWithoutIncrementalMarking();
   return new TransferEngine(settings, { tokenProvider: overrides.tokenProvider ?? tokenProviderFor(source), ...overrides });
 }

@@ -92,7 +92,9 @@ function engineEnv(context: BenchContext, container: string, ledgerTable: string
 
 function runChild(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<{ result?: ChildResult; problem?: string }> {
   const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${label.replace(/[^\w.-]+/g, "_")}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
+  // The engine switches incremental marking off for its own process (collectorSettings.ts); the baselines get the
+  // same from the command line, so no run gains from a setting another lacks.
+  const child = spawn(process.execPath, ["--no-incremental-marking", ...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
     // NODE_EXTRA_CA_CERTS is read only when node starts, so the child trusts the emulator's certificate from birth.
     // Every child, engine and baselines alike, runs with the allocator settings the deployment sets: with glibc's
     // defaults one and the same 1 GiB run took 27,000 to 218,000 page faults, and its CPU varied with them.

@@ -9,7 +9,7 @@ import wabt from "wabt";
  */
 
 const repoRoot = join(__dirname, "..", "..", "..");
-export const WAT_PATH = join(repoRoot, "functions", "onedrive", "quickXorLanes.wat");
+const WAT_PATH = join(repoRoot, "functions", "onedrive", "quickXorLanes.wat");
 const BINARY_MODULE_PATH = join(repoRoot, "functions", "onedrive", "quickXorLanesBinary.ts");
 
 export async function assembleQuickXorLanes(): Promise<Buffer> {

@@ -51,6 +51,8 @@ const RSS_RUNS = Number(process.env.BENCH_RSS_RUNS ?? 3);
 if (!Number.isInteger(RSS_RUNS) || RSS_RUNS < 1 || RSS_RUNS > 10) throw new Error("BENCH_RSS_RUNS must be an integer from 1 to 10");
 
 const repoRoot = join(__dirname, "..", "..", "..");
+/** The engine sets this for itself (collectorSettings.ts); the bench gives it to its children, its Azurite and itself. */
+const WITHOUT_INCREMENTAL_MARKING = "--no-incremental-marking";
 const childScript = join(__dirname, "benchChild.js");
 const groups = new Set((process.env.BENCH_ONLY ?? "big,rss,small,hash").split(",").map((group) => group.trim()));
 const profileDirectory = process.env.BENCH_CPU_PROF;
@@ -94,7 +96,7 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
   const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${label.replace(/[^\w.-]+/g, "_")}.cpuprofile`] : [];
   // The engine switches incremental marking off for its own process (collectorSettings.ts); the baselines get the
   // same from the command line, so no run gains from a setting another lacks.
-  const child = spawn(process.execPath, ["--no-incremental-marking", ...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
+  const child = spawn(process.execPath, [WITHOUT_INCREMENTAL_MARKING, ...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
     // NODE_EXTRA_CA_CERTS is read only when node starts, so the child trusts the emulator's certificate from birth.
     // Every child, engine and baselines alike, runs with the allocator settings the deployment sets: with glibc's
     // defaults one and the same 1 GiB run took 27,000 to 218,000 page faults, and its CPU varied with them.
@@ -267,7 +269,7 @@ async function inAlternatingOrder(round: number, first: NamedRun, second: NamedR
  * read, traced). The small-file group keeps V8's defaults: its Azurite heap holds the ledger tables, and there the
  * flag made the engine's side slower (engine / loop 0.74 and 0.75 with it, 0.81 without, one run each).
  */
-const STREAMING_AZURITE_NODE_ARGS = ["--no-incremental-marking"];
+const STREAMING_AZURITE_NODE_ARGS = [WITHOUT_INCREMENTAL_MARKING];
 
 /**
  * Each group of runs gets an Azurite of its own, so no group is measured in a store that still holds what an earlier
@@ -404,7 +406,7 @@ async function main(): Promise<void> {
  * reads them only when a process starts) and without V8's incremental marking, since the emulator, streaming GiBs,
  * fell into the same back-to-back collections as Azurite (449 full collections in one 75-s group).
  */
-const BENCH_NODE_ARGS = ["--no-incremental-marking"];
+const BENCH_NODE_ARGS = [WITHOUT_INCREMENTAL_MARKING];
 
 function startedForMeasuring(): boolean {
   const allocatorSettingsSet = Object.entries(MEMORY_ALLOCATOR_SETTINGS).every(([name, value]) => process.env[name] === value);

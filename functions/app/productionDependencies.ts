@@ -1,6 +1,6 @@
 import { loadAuthSettings } from "../auth/authSettings";
 import { describeLinkState } from "../auth/linkState";
-import { SettingsReader, loadEngineSettings, type SettingsSource } from "../config/settings";
+import { fixedGraphAccessToken, SettingsReader, loadEngineSettings, type SettingsSource } from "../config/settings";
 import { createStorageClients } from "../storage/storageClients";
 import { collectWithoutIncrementalMarking } from "../transfer/collectorSettings";
 import { tokenProviderFor } from "../transfer/engineFactory";
@@ -27,7 +27,10 @@ export function transferQueueName(source: SettingsSource): string {
 
 /** What GET /api/transfers says about the OneDrive link; reads the token store only. */
 export async function linkReportFor(source: SettingsSource): Promise<LinkReport> {
-  if (source.GRAPH_ACCESS_TOKEN?.trim()) {
+  const reader = new SettingsReader(source);
+  const fixedToken = fixedGraphAccessToken(reader);
+  reader.finish();
+  if (fixedToken) {
     return { linked: true, relinkNeeded: false, reason: "GRAPH_ACCESS_TOKEN is set: a fixed token for the local emulator replaces the sign-in" };
   }
   return describeLinkState(loadAuthSettings(source));

@@ -1,4 +1,4 @@
-import { SettingsReader, SettingsSource } from "../config/settings";
+import { isRunningInAzure, SettingsReader, SettingsSource } from "../config/settings";
 
 /** Tenant segments the identity platform accepts besides a tenant id (GUID) or a verified domain name. */
 const TENANT_ALIASES = ["common", "consumers", "organizations"] as const;
@@ -18,7 +18,6 @@ export interface AuthSettings {
   authorityHost: string;
   /** `${authorityHost}/${tenant}`. */
   authority: string;
-  redirectUri: string;
   /** Lower-cased; undefined means "first link wins, later links must be the same account". */
   expectedAccount?: string;
   tokenStore: TokenStoreSettings;
@@ -26,10 +25,13 @@ export interface AuthSettings {
   graphEndpoint: string;
 }
 
-/** Azure App Service / Functions set these on every instance; a developer machine does not. */
-export function isRunningInAzure(reader: SettingsReader): boolean {
-  return reader.raw("WEBSITE_INSTANCE_ID") !== undefined || reader.raw("WEBSITE_SITE_NAME") !== undefined;
+/** Sign-in (the login and callback functions) also needs the public URL the identity platform redirects to. */
+export interface SignInSettings extends AuthSettings {
+  redirectUri: string;
 }
+
+/** What App Service leaves in a setting whose Key Vault reference it could not resolve. */
+const UNRESOLVED_KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\(/i;
 
 function redirectUri(reader: SettingsReader): string {
   if (reader.raw("REDIRECT_URI") !== undefined) {
@@ -95,6 +97,13 @@ function tokenStore(reader: SettingsReader): TokenStoreSettings {
 export function readAuthSettings(reader: SettingsReader): AuthSettings {
   const clientId = reader.required("CLIENT_ID", "copy the Application (client) ID of the app registration");
   const clientSecret = reader.required("CLIENT_SECRET", "create a client secret under Certificates & secrets of the app registration");
+  if (UNRESOLVED_KEY_VAULT_REFERENCE.test(clientSecret)) {
+    reader.problem(
+      "CLIENT_SECRET",
+      "still holds its Key Vault reference (@Microsoft.KeyVault(...)) instead of the secret: the platform could not resolve it, usually because the app's identity was granted its Key Vault role minutes ago and the role is not effective yet",
+      "wait a few minutes, then restart the function app (az functionapp restart -g <resource group> -n <app>) so the reference is resolved again; if it persists, check the vault and secret names in the reference and the identity's role on the vault",
+    );
+  }
   const tenantSegment = tenant(reader);
   const host = authorityHost(reader);
   const expected = reader.raw("EXPECTED_ACCOUNT");
@@ -107,17 +116,24 @@ export function readAuthSettings(reader: SettingsReader): AuthSettings {
     tenant: tenantSegment,
     authorityHost: host,
     authority: `${host}/${tenantSegment}`,
-    redirectUri: redirectUri(reader),
     expectedAccount: expected?.toLowerCase(),
     tokenStore: tokenStore(reader),
     graphEndpoint: reader.url("GRAPH_ENDPOINT"),
   };
 }
 
-/** Validates the sign-in settings once; throws a SettingsError naming every invalid one. */
+/** What acquiring a token silently needs (transfers, status); throws a SettingsError naming every invalid setting. */
 export function loadAuthSettings(env: SettingsSource = process.env): AuthSettings {
   const reader = new SettingsReader(env);
   const settings = readAuthSettings(reader);
+  reader.finish();
+  return settings;
+}
+
+/** Everything the login and callback functions need, the redirect URI included. */
+export function loadSignInSettings(env: SettingsSource = process.env): SignInSettings {
+  const reader = new SettingsReader(env);
+  const settings: SignInSettings = { ...readAuthSettings(reader), redirectUri: redirectUri(reader) };
   reader.finish();
   return settings;
 }

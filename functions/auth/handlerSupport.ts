@@ -1,12 +1,12 @@
 import type { Cookie, InvocationContext } from "@azure/functions";
-import { AuthSettings, loadAuthSettings } from "./authSettings";
+import { loadSignInSettings, type SignInSettings } from "./authSettings";
 import { SettingsError } from "../config/settings";
 import { TRANSACTION_COOKIE_NAME, TRANSACTION_LIFETIME_SECONDS } from "./transactionCookie";
 
 /** Settings for one invocation, or undefined after logging every problem (pages never show setting values). */
-export function settingsForInvocation(context: InvocationContext): AuthSettings | undefined {
+export function settingsForInvocation(context: InvocationContext): SignInSettings | undefined {
   try {
-    return loadAuthSettings(process.env);
+    return loadSignInSettings(process.env);
   } catch (error) {
     if (error instanceof SettingsError) context.error(error.message);
     else context.error(`Could not read the sign-in settings: ${(error as Error).message}`);

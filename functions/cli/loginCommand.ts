@@ -5,6 +5,7 @@ import { beginSignIn, CallbackParameters, completeSignIn, SignInOutcome } from "
 import { failurePage, linkedPage } from "../auth/signInPages";
 import { createTokenCacheStore } from "../auth/tokenStoreFactory";
 import { SettingsError } from "../config/settings";
+import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 
 /**
  * `npm run login -- --port P [--timeout SECONDS]`: links the OneDrive account from a terminal. Listens on the
@@ -69,7 +70,7 @@ async function listenOnLoopback(port: number, handler: (request: IncomingMessage
 
 async function runLogin(options: LoginOptions): Promise<SignInOutcome> {
   const redirectUri = `http://localhost:${options.port}/`;
-  const settings: AuthSettings = loadAuthSettings({ ...process.env, REDIRECT_URI: redirectUri });
+  const settings: AuthSettings = loadAuthSettings(process.env);
   const store = createTokenCacheStore(settings);
   const { authorizeUrl, transaction } = await beginSignIn(settings, redirectUri);
 
@@ -134,6 +135,12 @@ async function main(): Promise<void> {
     options = parseArguments(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const stale = staleBuildMessage(PROJECT_ROOT);
+  if (stale) {
+    process.stderr.write(`${stale}\n`);
     process.exitCode = 2;
     return;
   }

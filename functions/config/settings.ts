@@ -97,6 +97,11 @@ export class SettingsReader {
   }
 }
 
+/** Azure App Service / Functions set these on every instance; a developer machine does not. */
+export function isRunningInAzure(reader: SettingsReader): boolean {
+  return reader.raw("WEBSITE_INSTANCE_ID") !== undefined || reader.raw("WEBSITE_SITE_NAME") !== undefined;
+}
+
 const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 
@@ -137,7 +142,21 @@ function normaliseFolder(path: string): string {
   return path.split("/").filter((segment) => segment.length > 0).join("/");
 }
 
+/**
+ * GRAPH_ACCESS_TOKEN replaces the sign-in (and with it EXPECTED_ACCOUNT) with a bearer token in plain text: meant for
+ * the local emulator and tests, never for an app whose settings anyone with portal access can read.
+ */
+export function fixedGraphAccessToken(reader: SettingsReader): string | undefined {
+  const token = reader.raw("GRAPH_ACCESS_TOKEN");
+  if (token !== undefined && isRunningInAzure(reader)) {
+    reader.problem("GRAPH_ACCESS_TOKEN", "is set in Azure, where it would bypass the sign-in and EXPECTED_ACCOUNT", "remove the app setting and link OneDrive through /api/auth/login instead");
+    return undefined;
+  }
+  return token;
+}
+
 export function readEngineSettings(reader: SettingsReader): EngineSettings {
+  fixedGraphAccessToken(reader);
   const graphEndpoint = reader.url("GRAPH_ENDPOINT", { allowLoopbackHttp: true });
   const ledgerTable = reader.string("LEDGER_TABLE");
   if (!TABLE_NAME.test(ledgerTable)) {

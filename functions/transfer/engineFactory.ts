@@ -1,4 +1,4 @@
-import { loadEngineSettings, type SettingsSource } from "../config/settings";
+import { fixedGraphAccessToken, loadEngineSettings, SettingsReader, type SettingsSource } from "../config/settings";
 import { StaticAccessTokenProvider, type AccessTokenProvider } from "../onedrive/accessToken";
 import { createAccessTokenProvider } from "../auth/accessTokenProvider";
 import { collectWithoutIncrementalMarking } from "./collectorSettings";
@@ -9,7 +9,9 @@ import { TransferEngine, type EngineDependencies } from "./transferEngine";
  * (or GRAPH_ACCESS_TOKEN, for the local emulator and tests only).
  */
 export function tokenProviderFor(source: SettingsSource): AccessTokenProvider {
-  const fixedToken = source.GRAPH_ACCESS_TOKEN?.trim();
+  const reader = new SettingsReader(source);
+  const fixedToken = fixedGraphAccessToken(reader);
+  reader.finish();
   return fixedToken ? new StaticAccessTokenProvider(fixedToken) : createAccessTokenProvider(source);
 }
 

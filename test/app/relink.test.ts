@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { HttpRequest } from "@azure/functions";
-import { loadAuthSettings } from "../../functions/auth/authSettings";
+import { loadSignInSettings } from "../../functions/auth/authSettings";
 import { FileTokenCacheStore } from "../../functions/auth/fileTokenCacheStore";
 import { beginSignIn, completeSignIn } from "../../functions/auth/signInFlow";
 import { linkReportFor } from "../../functions/app/productionDependencies";
@@ -35,7 +35,7 @@ describe("a revoked OneDrive link: the worker stops without retries and the stat
     // Production wiring: no fixed token, so tokens come from the linked account's cache through MSAL.
     const { GRAPH_ACCESS_TOKEN: _fixed, ...storageAndGraph } = world.fixture.settingsEnv;
     const env = { ...storageAndGraph, ...signIn.settings() };
-    const settings = loadAuthSettings(env);
+    const settings = loadSignInSettings(env);
     const { authorizeUrl, transaction } = await beginSignIn(settings, settings.redirectUri);
     const redirect = await answerConsent(authorizeUrl, "accept");
     const linked = await completeSignIn(settings, new FileTokenCacheStore(signIn.tokenCacheFile), transaction, {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadAuthSettings } from "../../functions/auth/authSettings";
+import { loadAuthSettings, loadSignInSettings } from "../../functions/auth/authSettings";
 import { SettingsError } from "../../functions/config/settings";
 
 const BASE = { CLIENT_ID: "app-id", CLIENT_SECRET: "s3cret-value", WEBSITE_HOSTNAME: "myapp.azurewebsites.net" };
 
 test("defaults: common tenant, public authority, redirect URI from WEBSITE_HOSTNAME, local file store", () => {
-  const settings = loadAuthSettings(BASE);
+  const settings = loadSignInSettings(BASE);
   assert.equal(settings.authority, "https://login.microsoftonline.com/common");
   assert.equal(settings.redirectUri, "https://myapp.azurewebsites.net/api/auth/callback");
   assert.deepEqual(settings.tokenStore, { kind: "file", filePath: ".onedrive/token-cache.json" });
@@ -29,7 +29,7 @@ test("in Azure without KEY_VAULT_URL it refuses to start", () => {
 
 test("every problem is reported at once, and the client secret's value never appears", () => {
   assert.throws(
-    () => loadAuthSettings({ CLIENT_SECRET: "do-not-print-me", TENANT: "not a tenant!", AUTHORITY_HOST: "http://login.example", TOKEN_SECRET_NAME: "bad_name", EXPECTED_ACCOUNT: "nobody" }),
+    () => loadSignInSettings({ CLIENT_SECRET: "do-not-print-me", TENANT: "not a tenant!", AUTHORITY_HOST: "http://login.example", TOKEN_SECRET_NAME: "bad_name", EXPECTED_ACCOUNT: "nobody" }),
     (error: unknown) => {
       assert.ok(error instanceof SettingsError);
       const names = error.problems.map((problem) => problem.split(" ")[0]);
@@ -41,6 +41,26 @@ test("every problem is reported at once, and the client secret's value never app
 });
 
 test("REDIRECT_URI may be http only for the loopback host", () => {
-  assert.equal(loadAuthSettings({ ...BASE, REDIRECT_URI: "http://localhost:53682/" }).redirectUri, "http://localhost:53682");
-  assert.throws(() => loadAuthSettings({ ...BASE, REDIRECT_URI: "http://myapp.example/api/auth/callback" }), /REDIRECT_URI/);
+  assert.equal(loadSignInSettings({ ...BASE, REDIRECT_URI: "http://localhost:53682/" }).redirectUri, "http://localhost:53682");
+  assert.throws(() => loadSignInSettings({ ...BASE, REDIRECT_URI: "http://myapp.example/api/auth/callback" }), /REDIRECT_URI/);
+});
+
+test("acquiring a token silently needs no redirect URI: only the sign-in does", () => {
+  const transferSettings = { CLIENT_ID: "app-id", CLIENT_SECRET: "s3cret-value" };
+  const settings = loadAuthSettings(transferSettings);
+  assert.equal("redirectUri" in settings, false);
+  assert.throws(() => loadSignInSettings(transferSettings), /REDIRECT_URI is not set and WEBSITE_HOSTNAME/);
+});
+
+test("a Key Vault reference the platform did not resolve names the cause and the remedy, not a failed sign-in", () => {
+  const unresolved = "@Microsoft.KeyVault(VaultName=kv-abc;SecretName=onedrive-client-secret)";
+  assert.throws(() => loadAuthSettings({ ...BASE, CLIENT_SECRET: unresolved }), (error: unknown) => {
+    assert.ok(error instanceof SettingsError);
+    assert.deepEqual(error.problems.map((problem) => problem.split(" ")[0]), ["CLIENT_SECRET"]);
+    assert.match(error.message, /still holds its Key Vault reference/);
+    assert.match(error.message, /role is not effective yet/);
+    assert.match(error.message, /az functionapp restart/);
+    assert.doesNotMatch(error.message, /kv-abc|onedrive-client-secret/, "the reference itself is not echoed");
+    return true;
+  });
 });

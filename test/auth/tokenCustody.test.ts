@@ -3,7 +3,7 @@ import { readFileSync, statSync, readdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MsalAccessTokenProvider } from "../../functions/auth/accessTokenProvider";
-import { AuthSettings, loadAuthSettings } from "../../functions/auth/authSettings";
+import { loadSignInSettings, type SignInSettings } from "../../functions/auth/authSettings";
 import { FileTokenCacheStore } from "../../functions/auth/fileTokenCacheStore";
 import { KeyVaultTokenCacheStore } from "../../functions/auth/keyVaultTokenCacheStore";
 import { describeLinkState } from "../../functions/auth/linkState";
@@ -19,7 +19,7 @@ import { CLIENT_SECRET, OWNER, SignInWorld, startSignInWorld } from "./support/s
 const REDIRECT_URI = "https://connector.example.test/api/auth/callback";
 const SECRET_NAME = "onedrive-token-cache";
 
-async function link(settings: AuthSettings, store: TokenCacheStore) {
+async function link(settings: SignInSettings, store: TokenCacheStore) {
   const { authorizeUrl, transaction } = await beginSignIn(settings, settings.redirectUri);
   const redirect = await answerConsent(authorizeUrl, "accept");
   return completeSignIn(settings, store, transaction, { code: redirect.searchParams.get("code") ?? undefined, state: redirect.searchParams.get("state") ?? undefined });
@@ -41,7 +41,7 @@ describe("local file store", () => {
   after(() => world.identity.close());
 
   test("a linked cache is written atomically as mode 0600 in a 0700 directory, with no temporary file left", async () => {
-    const settings = loadAuthSettings(world.settings());
+    const settings = loadSignInSettings(world.settings());
     const store = new FileTokenCacheStore(world.tokenCacheFile);
     assert.equal(await store.read(), undefined);
     const outcome = await link(settings, store);
@@ -88,12 +88,12 @@ describe("write only on substantive change", () => {
 describe("Key Vault store with MSAL, through the real SecretClient", () => {
   let world: SignInWorld;
   let vault: KeyVaultEmulator;
-  let settings: AuthSettings;
+  let settings: SignInSettings;
   before(async () => {
     // 60 s access tokens are inside MSAL's 5-minute renewal window, so every silent call redeems the refresh token.
     world = await startSignInWorld({ redirectUris: [REDIRECT_URI], accessTokenLifetimeSeconds: 60 });
     vault = await startKeyVaultEmulator();
-    settings = loadAuthSettings(world.settings({ KEY_VAULT_URL: vault.vaultUrl, TOKEN_CACHE_FILE: undefined }));
+    settings = loadSignInSettings(world.settings({ KEY_VAULT_URL: vault.vaultUrl, TOKEN_CACHE_FILE: undefined }));
   });
   after(async () => {
     await world.identity.close();
@@ -201,7 +201,7 @@ describe("file store gives the same provider behaviour", () => {
   after(() => world.identity.close());
 
   test("a fresh access token is served from the cache without a token request or a write", async () => {
-    const settings = loadAuthSettings(world.settings({ TOKEN_CACHE_FILE: join(world.directory, "fresh.json") }));
+    const settings = loadSignInSettings(world.settings({ TOKEN_CACHE_FILE: join(world.directory, "fresh.json") }));
     const store = new FileTokenCacheStore(join(world.directory, "fresh.json"));
     assert.equal((await link(settings, store)).ok, true);
     const writtenAt = statSync(join(world.directory, "fresh.json")).mtimeMs;

@@ -61,6 +61,8 @@ export async function createTransferFixture(
     LEDGER_TABLE: uniqueName("ledger"),
     GRAPH_ENDPOINT: emulator.graphEndpoint,
     GRAPH_ACCESS_TOKEN: emulator.accessToken,
+    // The drive root, asked for explicitly, so tests name items by the blob's own path.
+    DEST_FOLDER: "/",
     ...env,
   };
   const settings = loadEngineSettings(settingsEnv);

@@ -62,6 +62,17 @@ describe("the transfer CLI", () => {
     assert.match(run.stderr, /TRANSFER_CONCURRENCY/);
   });
 
+  test("a cron run configured by environment alone needs no redirect URI: it goes straight to the linked account", async () => {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance));
+    await fixture.putBlob("report.csv", "a,b\n");
+    const { GRAPH_ACCESS_TOKEN: _fixedToken, ...settingsEnv } = fixture.settingsEnv;
+    const tokenCacheFile = join(mkdtempSync(join(tmpdir(), "cron-")), "token-cache.json");
+    const run = await runCli([], { ...settingsEnv, CLIENT_ID: "00000000-0000-0000-0000-000000000001", CLIENT_SECRET: "cron-secret", TOKEN_CACHE_FILE: tokenCacheFile });
+    assert.equal(run.code, 2, run.stderr);
+    assert.doesNotMatch(run.stderr, /REDIRECT_URI/);
+    assert.match(run.stderr, /no OneDrive account is linked/);
+  });
+
   test("a process killed mid-file resumes the same upload session on the next run", async () => {
     const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, {
       // The fifth fragment is answered slowly, so the kill lands while the upload is certainly in flight.

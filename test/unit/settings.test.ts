@@ -16,6 +16,24 @@ test("defaults give a working configuration for the local emulators", () => {
   assert.equal(settings.ledgerTable, "onedrivetransfers");
 });
 
+test("files land in a dedicated folder unless the drive root is asked for with /", () => {
+  assert.equal(loadEngineSettings({}).destFolder, "From Azure");
+  assert.equal(loadEngineSettings({ DEST_FOLDER: "" }).destFolder, "From Azure", "an empty value is not a request for the root");
+  assert.equal(loadEngineSettings({ DEST_FOLDER: "/" }).destFolder, "");
+  assert.equal(loadEngineSettings({ DEST_FOLDER: "/Backups/Blobs/" }).destFolder, "Backups/Blobs");
+  assert.equal(destinationFor("a/b.txt", "", loadEngineSettings({}).destFolder).fullPath, "From Azure/a/b.txt");
+});
+
+test("GRAPH_ACCESS_TOKEN is refused in Azure, where it would bypass the sign-in", () => {
+  assert.doesNotThrow(() => loadEngineSettings({ GRAPH_ACCESS_TOKEN: "emulator-token" }));
+  assert.throws(() => loadEngineSettings({ GRAPH_ACCESS_TOKEN: "plain-bearer-token", WEBSITE_SITE_NAME: "func-abc" }), (error: unknown) => {
+    assert.ok(error instanceof SettingsError);
+    assert.match(error.message, /GRAPH_ACCESS_TOKEN is set in Azure/);
+    assert.doesNotMatch(error.message, /plain-bearer-token/);
+    return true;
+  });
+});
+
 test("CHUNK_SIZE_MB rounds down to 320 KiB multiples and stays under 60 MiB", () => {
   assert.equal(chunkSizeBytes(60), 62_586_880);
   assert.equal(chunkSizeBytes(1), 983_040);

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { SettingsError } from "../config/settings";
+import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 import { createEngine } from "../transfer/engineFactory";
 import type { TransferLog } from "../transfer/blobTransfer";
 import { formatHumanSummary } from "./humanSummary";
@@ -36,6 +37,11 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     json = parsed.values.json ?? false;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT_CONFIGURATION;
+  }
+  const stale = staleBuildMessage(PROJECT_ROOT);
+  if (stale) {
+    process.stderr.write(`${stale}\n`);
     return EXIT_CONFIGURATION;
   }
 

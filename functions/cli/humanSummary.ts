@@ -34,7 +34,8 @@ export function formatHumanSummary(summary: SweepSummary, elapsedMs: number): st
   const seconds = elapsedMs / 1000;
   const rate = seconds > 0 && summary.bytes > 0 ? ` (${formatBytes(summary.bytes / seconds)}/s)` : "";
   lines.push(
-    `${plural(summary.uploaded, "file")} uploaded, ${summary.skipped} skipped, ${summary.failed} failed; ` +
+    `${plural(summary.uploaded, "file")} uploaded, ${summary.skipped} skipped, ${summary.failed} failed` +
+      `${summary.unfinished > 0 ? `, ${summary.unfinished} unfinished` : ""}; ` +
       `${formatBytes(summary.bytes)} in ${seconds.toFixed(1)} s${rate}`,
   );
   return lines.join("\n");

@@ -6,6 +6,11 @@ import { formatBytes } from "./humanSummary";
 
 type Output = NodeJS.WriteStream;
 
+/** Said even under --json (on stderr): a run that waits for another run's claim must not look hung. */
+export function waitingLine(blob: SourceBlob, message: string): string {
+  return `waiting   ${blob.name}: ${message}\n`;
+}
+
 /** On a terminal: a bar per file in flight and a total bar with bytes/s. Elsewhere: one plain line per file. */
 export function createProgressDisplay(output: Output): SweepObserver & { stop(): void } {
   return output.isTTY ? terminalProgress(output) : plainProgress(output);
@@ -18,6 +23,7 @@ function plainProgress(output: Output): SweepObserver & { stop(): void } {
     onFileProgress: (blob, confirmedBytes) => {
       if (confirmedBytes < blob.size) output.write(`progress  ${blob.name} ${confirmedBytes}/${blob.size} bytes\n`);
     },
+    onFileWaiting: (blob, message) => output.write(waitingLine(blob, message)),
     onFileDone: (outcome: FileOutcome) => {
       if (outcome.status === "skipped" && outcome.chunks === 0 && !outcome.warning) return;
       const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.chunks} chunk${outcome.chunks === 1 ? "" : "s"})` : "";
@@ -62,6 +68,10 @@ function terminalProgress(output: Output): SweepObserver & { stop(): void } {
       confirmedPerFile.set(blob.name, confirmedBytes);
       bars.get(blob.name)?.update(confirmedBytes, { done: formatBytes(confirmedBytes) });
       refreshTotal();
+    },
+    onFileWaiting: (blob: SourceBlob, message: string) => {
+      bars.get(blob.name)?.update({ done: "waiting" });
+      multibar.log(waitingLine(blob, message));
     },
     onFileDone: (outcome: FileOutcome, blob: SourceBlob) => {
       const bar = bars.get(blob.name);

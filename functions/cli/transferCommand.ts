@@ -5,21 +5,26 @@ import { createEngine } from "../transfer/engineFactory";
 import type { TransferLog } from "../transfer/blobTransfer";
 import { formatHumanSummary } from "./humanSummary";
 import { cliSettingsSource } from "./localSettings";
-import { createProgressDisplay } from "./progressDisplay";
+import { createProgressDisplay, waitingLine } from "./progressDisplay";
 
 const USAGE = `Usage: npm run transfer [-- --json]
 
 Runs one sweep: every blob in SOURCE_CONTAINER (under SOURCE_PREFIX) not yet in OneDrive for its current version
 is uploaded to DEST_FOLDER, verified, and recorded in the ledger.
 
-  --json   print exactly one JSON object on stdout: {"uploaded","skipped","failed","bytes","files":[…]}
+A file another run is transferring is waited for until that run's claim lapses (at once when the run was a
+process of this machine that no longer exists, such as one killed mid-file), then continued where it stopped.
+
+  --json   print exactly one JSON object on stdout: {"uploaded","skipped","failed","unfinished","bytes","files":[…]}
   --help   this text
 
-Exit status: 0 no file failed, 1 some file failed, 2 configuration or sign-in error.`;
+Exit status: 0 every file uploaded or already done, 1 some file failed, 2 configuration or sign-in error,
+3 some file left unfinished because another live run holds it (status "busy"): run again later.`;
 
 export const EXIT_OK = 0;
 export const EXIT_FILE_FAILED = 1;
 export const EXIT_CONFIGURATION = 2;
+export const EXIT_UNFINISHED = 3;
 
 function isSignInError(error: unknown): boolean {
   const name = (error as { name?: string })?.name ?? "";
@@ -54,16 +59,18 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
   const startedAt = Date.now();
   const progress = json ? undefined : createProgressDisplay(process.stderr);
   try {
-    const engine = createEngine(cliSettingsSource(env), { log });
-    const summary = await engine.sweep(progress);
+    const engine = createEngine(cliSettingsSource(env), { log, waitForClaims: true });
+    const summary = await engine.sweep(progress ?? { onFileWaiting: (blob, message) => process.stderr.write(waitingLine(blob, message)) });
     progress?.stop();
     if (json) {
       const files = summary.files.map(({ blob, path, status, bytes, chunks, error }) => ({ blob, path, status, bytes, chunks, error: error ?? null }));
-      process.stdout.write(`${JSON.stringify({ uploaded: summary.uploaded, skipped: summary.skipped, failed: summary.failed, bytes: summary.bytes, files })}\n`);
+      const { uploaded, skipped, failed, unfinished, bytes } = summary;
+      process.stdout.write(`${JSON.stringify({ uploaded, skipped, failed, unfinished, bytes, files })}\n`);
     } else {
       process.stdout.write(`${formatHumanSummary(summary, Date.now() - startedAt)}\n`);
     }
-    return summary.failed > 0 ? EXIT_FILE_FAILED : EXIT_OK;
+    if (summary.failed > 0) return EXIT_FILE_FAILED;
+    return summary.unfinished > 0 ? EXIT_UNFINISHED : EXIT_OK;
   } catch (error) {
     progress?.stop();
     if (error instanceof SettingsError || isSignInError(error)) {

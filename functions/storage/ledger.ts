@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { RestError } from "@azure/core-rest-pipeline";
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
@@ -196,8 +196,8 @@ export class Ledger implements GuardedRowWriter {
    */
   async claim(blobName: string, initial: Omit<LedgerRecord, "blobName">, options: ClaimOptions, writer: GuardedRowWriter = this): Promise<ClaimedRow | undefined> {
     await this.ensureTable();
-    const { known, ...rest } = options;
-    const resolved: Required<Omit<ClaimOptions, "known">> = { now: Date.now, ...rest };
+    const { known, takeOver, ...rest } = options;
+    const resolved: Required<Omit<ClaimOptions, "known" | "takeOver">> = { now: Date.now, ...rest };
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const now = resolved.now();
       const fields = claimFields(resolved.owner, resolved.leaseMs, now);
@@ -213,7 +213,7 @@ export class Ledger implements GuardedRowWriter {
         }
       }
       const { record } = existing;
-      if (isHeldByOther(record, resolved.owner, now)) return undefined;
+      if (isHeldByOther(record, resolved.owner, now) && !takeOver?.(record)) return undefined;
       try {
         const etag = await this.writeGuarded(blobName, fields, existing.etag);
         return new ClaimedRow(writer, { ...record, ...fields }, etag, resolved, record);
@@ -330,6 +330,3 @@ function knownRow(known: LedgerRecord | null): { record: LedgerRecord; etag: str
   return known === null ? undefined : { record: known, etag: rowEtags.get(known) ?? "*" };
 }
 
-export function newWorkerId(): string {
-  return `${process.pid}-${randomUUID().slice(0, 8)}`;
-}

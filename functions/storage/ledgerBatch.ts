@@ -120,11 +120,11 @@ export interface ClaimRequest {
 export async function claimRowsTogether(
   ledger: Ledger,
   requests: ClaimRequest[],
-  options: Omit<ClaimOptions, "known">,
+  options: Omit<ClaimOptions, "known" | "takeOver">,
   writer: GuardedRowWriter,
 ): Promise<(ClaimedRow | undefined)[]> {
   await ledger.ensureTable();
-  const resolved: Required<Omit<ClaimOptions, "known">> = { now: Date.now, ...options };
+  const resolved: Required<Omit<ClaimOptions, "known" | "takeOver">> = { now: Date.now, ...options };
   const claimed: (ClaimedRow | undefined)[] = new Array(requests.length).fill(undefined);
   const now = resolved.now();
   const fields = claimFields(resolved.owner, resolved.leaseMs, now);

@@ -23,6 +23,8 @@ export interface ClaimOptions {
    * costs the ETag-guarded write a retry.
    */
   known?: LedgerRecord | null;
+  /** Claim even a row whose claim has not lapsed when this says its holder is provably gone. */
+  takeOver?: (held: LedgerRecord) => boolean;
 }
 
 /** The fields a claim writes: who holds the row and until when. */
@@ -53,7 +55,7 @@ export class ClaimedRow {
     private readonly writer: GuardedRowWriter,
     public record: LedgerRecord,
     private rowEtag: string,
-    private readonly options: Required<Omit<ClaimOptions, "known">>,
+    private readonly options: Required<Omit<ClaimOptions, "known" | "takeOver">>,
     previous?: LedgerRecord,
   ) {
     this.interruptedBefore = Boolean(previous?.claimOwner);

@@ -3,6 +3,7 @@ import type { DriveItem } from "../onedrive/graphTypes";
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { BlobChangedError, BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
+import { isClaimHolderGone } from "../storage/claimOwner";
 import { ClaimLostError, type ClaimedRow, type LedgerChanges, type LedgerRecord } from "../storage/ledger";
 import { recordVerifiedUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
@@ -82,7 +83,13 @@ export async function transferBlob(services: TransferServices, blobName: string,
   const claimed =
     options.claimed !== undefined
       ? options.claimed
-      : await ledger.claim(blobName, initialRow(blob, destination), { owner: services.workerId, leaseMs: CLAIM_LEASE_MS, now: services.now, known: options.knownRecord });
+      : await ledger.claim(blobName, initialRow(blob, destination), {
+          owner: services.workerId,
+          leaseMs: CLAIM_LEASE_MS,
+          now: services.now,
+          known: options.knownRecord,
+          takeOver: services.waitForClaims ? (held) => isClaimHolderGone(held.claimOwner) : undefined,
+        });
   if (!claimed) return { ...base, status: "busy", bytes: 0, chunks: 0 };
   if (claimed.record.status === "done" && claimed.record.blobEtag === blob.etag) {
     await claimed.release({});

@@ -3,12 +3,16 @@ import type { SourceBlob } from "../storage/blobSource";
 import { ledgerShardOf, type ClaimedRow, type GuardedRowWriter, type LedgerRecord } from "../storage/ledger";
 import { claimRowsTogether, LedgerWriteBatcher } from "../storage/ledgerBatch";
 import { destinationFor } from "./destinationPath";
-import { CLAIM_LEASE_MS, initialRow, transferBlob, type FileOutcome, type TransferServices } from "./blobTransfer";
+import { CLAIM_LEASE_MS, initialRow, transferBlob, type FileOutcome, type TransferOptions, type TransferServices } from "./blobTransfer";
+import { waitForClaimToLapse } from "./claimWait";
 
 export interface SweepSummary {
   uploaded: number;
+  /** Already in OneDrive for their current version (or gone from the container). */
   skipped: number;
   failed: number;
+  /** Left unfinished: another run holds them ("busy"), or the time budget ran out ("incomplete"). */
+  unfinished: number;
   /** Bytes uploaded in this run. */
   bytes: number;
   files: FileOutcome[];
@@ -18,17 +22,20 @@ export interface SweepObserver {
   /** A file is about to be transferred (not called for files skipped from the ledger). */
   onFileStart?(blob: SourceBlob, destinationPath: string): void;
   onFileProgress?(blob: SourceBlob, confirmedBytes: number): void;
+  /** The file waits for another run's claim on it to lapse (waitForClaims). */
+  onFileWaiting?(blob: SourceBlob, message: string): void;
   onFileDone?(outcome: FileOutcome, blob: SourceBlob): void;
 }
 
 export function summarise(files: FileOutcome[]): SweepSummary {
-  const summary: SweepSummary = { uploaded: 0, skipped: 0, failed: 0, bytes: 0, files };
+  const summary: SweepSummary = { uploaded: 0, skipped: 0, failed: 0, unfinished: 0, bytes: 0, files };
   for (const file of files) {
     if (file.status === "uploaded") {
       summary.uploaded += 1;
       summary.bytes += file.bytes;
     } else if (file.status === "failed") summary.failed += 1;
-    else summary.skipped += 1;
+    else if (file.status === "skipped") summary.skipped += 1;
+    else summary.unfinished += 1;
   }
   return summary;
 }
@@ -80,13 +87,12 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
       const uploadFinished = new Promise<void>((resolve) => (uploaded = resolve));
       const outcome = (async () => {
         const claimed = oneFragment.has(blob) ? await oneFragment.claimFor(blob) : undefined;
-        return transferBlob(services, blob.name, {
-          knownBlob: blob,
-          knownRecord: records.get(blob.name) ?? null,
-          claimed,
-          onUploaded: uploaded,
-          onProgress: (confirmedBytes) => observer.onFileProgress?.(blob, confirmedBytes),
-        });
+        const options: TransferOptions = { knownBlob: blob, onUploaded: uploaded, onProgress: (confirmedBytes) => observer.onFileProgress?.(blob, confirmedBytes) };
+        const first = await transferBlob(services, blob.name, { ...options, knownRecord: records.get(blob.name) ?? null, claimed });
+        if (first.status !== "busy" || !services.waitForClaims) return first;
+        const wait = await waitForClaimToLapse(services, blob.name, (message) => observer.onFileWaiting?.(blob, message));
+        if (!wait.free) return { ...first, error: wait.reason };
+        return transferBlob(services, blob.name, options);
       })();
       outcomes[index] = outcome.then((done) => {
         observer.onFileDone?.(done, blob);

@@ -5,7 +5,8 @@ import { GraphClient } from "../onedrive/graphClient";
 import { defaultSleep } from "../onedrive/retryPolicy";
 import { UploadSessionClient } from "../onedrive/uploadSessionClient";
 import { BlobSource } from "../storage/blobSource";
-import { Ledger, newWorkerId } from "../storage/ledger";
+import { newClaimOwner } from "../storage/claimOwner";
+import { Ledger } from "../storage/ledger";
 import { createStorageClients, type StorageClients } from "../storage/storageClients";
 import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
 import { FragmentBufferPool } from "./fragmentBufferPool";
@@ -20,6 +21,8 @@ export interface EngineDependencies {
   httpClient?: HttpClient;
   log?: TransferLog;
   workerId?: string;
+  /** See TransferServices.waitForClaims; off unless set (the function app's behaviour). */
+  waitForClaims?: boolean;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -51,7 +54,8 @@ export class TransferEngine {
       graph,
       smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),
       uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
-      workerId: dependencies.workerId ?? newWorkerId(),
+      workerId: dependencies.workerId ?? newClaimOwner(),
+      waitForClaims: dependencies.waitForClaims ?? false,
       now,
       sleep,
       log: dependencies.log ?? silentLog,
@@ -65,7 +69,7 @@ export class TransferEngine {
    */
   forInvocation(log: TransferLog): TransferEngine {
     const view: TransferEngine = Object.create(TransferEngine.prototype);
-    Object.assign(view, { settings: this.settings, services: { ...this.services, log, workerId: newWorkerId() } });
+    Object.assign(view, { settings: this.settings, services: { ...this.services, log, workerId: newClaimOwner() } });
     return view;
   }
 

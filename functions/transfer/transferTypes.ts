@@ -24,7 +24,13 @@ export interface TransferServices {
   uploads: UploadSessionClient;
   /** Small files go to OneDrive in JSON batches; absent, every file takes an upload session. */
   smallFiles?: SmallFileBatcher;
+  /** This process's claim owner (claimOwner.ts). */
   workerId: string;
+  /**
+   * A run that must finish what it finds (the CLI): takes over claims whose holder is provably gone and waits out
+   * other claims' lapse instead of reporting the file busy. The function app leaves a live claim to its holder.
+   */
+  waitForClaims: boolean;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   log: TransferLog;

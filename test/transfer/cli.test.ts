@@ -5,7 +5,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { CLAIM_LEASE_MS } from "../../functions/transfer/blobTransfer";
+import { BlobSource } from "../../functions/storage/blobSource";
+import { Ledger } from "../../functions/storage/ledger";
+import { initialRow } from "../../functions/transfer/blobTransfer";
+import { destinationFor } from "../../functions/transfer/destinationPath";
+import { createStorageClients } from "../../functions/storage/storageClients";
 import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 
@@ -91,17 +95,40 @@ describe("the transfer CLI", () => {
     assert.equal(sessionsBefore.length, 1);
     const putsBeforeRerun = fixture.emulator.requests.filter((request) => request.origin === "upload" && request.method === "PUT").length;
 
-    // The dead process's claim lapses CLAIM_LEASE_MS after its last write; the next run comes after that.
-    const immediate = await runCli(["--json"], fixture.settingsEnv);
-    assert.equal(JSON.parse(immediate.stdout).files[0].status, "busy", "a claim that has not lapsed is respected");
-    const later = () => Date.now() + CLAIM_LEASE_MS + 1_000;
-    const rerun = await fixture.engine({ now: later }).sweep();
-    assert.equal(rerun.uploaded, 1, JSON.stringify(rerun.files));
+    // The killed process's claim has not lapsed, but its holder was a process of this machine that no longer exists.
+    const rerun = await runCli(["--json"], fixture.settingsEnv);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const report = JSON.parse(rerun.stdout);
+    assert.deepEqual([report.uploaded, report.unfinished, report.files[0].status], [1, 0, "uploaded"]);
+    assert.doesNotMatch(rerun.stderr, /waiting/, "no wait for a holder that is provably gone");
     const creates = fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession"));
     assert.equal(creates.length, 1, "the rerun created no new session");
     const rerunPuts = fixture.emulator.requests.filter((request) => request.origin === "upload" && request.method === "PUT").slice(putsBeforeRerun);
     const firstRange = /^bytes (\d+)-/.exec(rerunPuts[0]?.headers["content-range"] ?? "");
     assert.ok(firstRange && Number(firstRange[1]) >= 2 * fragment, `resumed at ${rerunPuts[0]?.headers["content-range"]}`);
     assert.ok(fixture.emulator.getItem("huge.bin")?.content?.equals(content), "byte-identical after the resume");
+  });
+
+  test("a file another live run holds is waited for, then left to it: exit 3, status busy", async () => {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance));
+    await fixture.putBlob("shared.bin", "sent by the other run");
+    const ledger = new Ledger(createStorageClients(fixture.settings.storage).tableClient(fixture.settings.ledgerTable), fixture.settings.sourceContainer);
+    const initial = initialRow(await new BlobSource(fixture.container).getProperties("shared.bin"), destinationFor("shared.bin", "", fixture.settings.destFolder));
+    const otherRun = { owner: "other-host|boot|77|run" };
+    assert.ok(await ledger.claim("shared.bin", initial, { ...otherRun, leaseMs: 1_000 }));
+
+    let renewed: Promise<unknown> = Promise.resolve();
+    const run = await runCli(["--json"], fixture.settingsEnv, (line) => {
+      // The other run checkpoints while this one waits: its claim moves on.
+      if (line.startsWith("waiting")) renewed = ledger.claim("shared.bin", initial, { ...otherRun, leaseMs: 60_000 });
+    });
+    assert.ok(await renewed, "the other run renewed its claim");
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /^waiting {3}shared\.bin: claimed by a run on other-host until .* for the claim to lapse$/m);
+    const report = JSON.parse(run.stdout);
+    assert.deepEqual([report.uploaded, report.failed, report.unfinished], [0, 0, 1]);
+    assert.equal(report.files[0].status, "busy");
+    assert.match(report.files[0].error, /still transferring it/);
+    assert.equal(fixture.emulator.getItem("shared.bin"), undefined);
   });
 });

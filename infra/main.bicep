@@ -160,6 +160,8 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+// The topic, its identity and its role on the queue come early; the subscription (eventSubscription below) waits for
+// the function app so that the role has taken effect when Event Grid checks it.
 module eventGrid 'modules/eventgrid.bicep' = {
   name: 'eventgrid'
   scope: rg
@@ -168,8 +170,6 @@ module eventGrid 'modules/eventgrid.bicep' = {
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
-    sourceContainerName: storage.outputs.sourceContainerName
-    sourcePrefix: sourcePrefix
     transferQueueName: storage.outputs.transferQueueName
   }
 }
@@ -211,6 +211,23 @@ module functionApp 'modules/functionapp.bicep' = {
       transferSchedule: transferSchedule
       transferQueue: storage.outputs.transferQueueName
     }
+  }
+}
+
+module eventSubscription 'modules/eventsubscription.bicep' = {
+  name: 'eventsubscription'
+  scope: rg
+  // Not a data dependency: creating the function app takes minutes, the time a new role assignment needs to take
+  // effect before Event Grid validates the subscription's identity against the queue.
+  dependsOn: [
+    functionApp
+  ]
+  params: {
+    systemTopicName: eventGrid.outputs.systemTopicName
+    storageAccountName: storage.outputs.name
+    sourceContainerName: storage.outputs.sourceContainerName
+    sourcePrefix: sourcePrefix
+    transferQueueName: storage.outputs.transferQueueName
   }
 }
 

@@ -1,14 +1,11 @@
-// Blob-created events for the source container become messages on the transfer queue. A StorageQueue endpoint
-// needs no function key and no validation handshake, so this deploys together with everything else (no post-deploy
-// step), unlike an Event Grid blob trigger's webhook.
+// The Event Grid system topic on the storage account, its identity and that identity's right to send to the transfer
+// queue. The subscription that routes blob-created events to the queue is a separate module (eventsubscription.bicep)
+// that main.bicep deploys after the function app: see there for why it must wait.
 
 param name string
 param location string
 param tags object
 param storageAccountName string
-param sourceContainerName string
-@description('Blob name prefix inside the source container; empty = every blob.')
-param sourcePrefix string
 param transferQueueName string
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -50,35 +47,4 @@ resource topicMessageSender 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-resource blobCreatedToQueue 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
-  parent: systemTopic
-  name: 'blob-created-to-transfer-queue'
-  // Delivery fails until the topic may send to the queue.
-  dependsOn: [
-    topicMessageSender
-  ]
-  properties: {
-    eventDeliverySchema: 'EventGridSchema'
-    filter: {
-      includedEventTypes: [
-        'Microsoft.Storage.BlobCreated'
-      ]
-      subjectBeginsWith: '/blobServices/default/containers/${sourceContainerName}/blobs/${sourcePrefix}'
-    }
-    deliveryWithResourceIdentity: {
-      identity: {
-        type: 'SystemAssigned'
-      }
-      destination: {
-        endpointType: 'StorageQueue'
-        properties: {
-          resourceId: account.id
-          queueName: transferQueueName
-        }
-      }
-    }
-  }
-}
-
 output systemTopicName string = systemTopic.name
-output subscriptionName string = blobCreatedToQueue.name

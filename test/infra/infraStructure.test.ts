@@ -10,6 +10,7 @@ import {
   declarationBody,
   declarations,
   declarationTarget,
+  decoratorArguments,
   descendants,
   INFRA_DIR,
   isExisting,
@@ -286,6 +287,68 @@ describe("infrastructure structure", () => {
       assert.equal(property(body, "properties.keyVaultReferenceIdentity")?.text, identityId, "Key Vault references use the UAMI");
       assert.ok(property(body, "properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB"));
       assert.ok(property(body, "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount"));
+    });
+  });
+
+  describe("Event Grid subscription waits until the topic's role can have taken effect", () => {
+    /** The main.bicep module whose file declares a (non-existing) resource of this type. */
+    const moduleDeclaring = (typeName: string): Declaration => {
+      const found = declarations(project.main, "module").filter((module) => {
+        const file = project.moduleFile(module);
+        return file !== undefined && declarations(file, "resource").some(
+          (resource) => !isExisting(resource) && declarationTarget(resource).split("@")[0] === typeName,
+        );
+      });
+      assert.equal(found.length, 1, `one module deploys ${typeName}`);
+      return found[0];
+    };
+    /** Modules and resources of main.bicep a declaration names (outputs it reads, dependsOn): ARM waits for those. */
+    const directDependencies = (declaration: Declaration): Set<string> => {
+      const names = new Set(declarations(project.main).filter((other) => other.kind === "module" || other.kind === "resource").map((other) => other.name));
+      return new Set(descendants(declarationBody(declaration), "identifier").map((node) => node.text).filter((name) => names.has(name) && name !== declaration.name));
+    };
+    const dependsTransitively = (from: Declaration, on: string): boolean => {
+      const seen = new Set<string>();
+      const pending = [...directDependencies(from)];
+      while (pending.length > 0) {
+        const name = pending.pop()!;
+        if (name === on) return true;
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const next = declarations(project.main).find((candidate) => candidate.name === name);
+        if (next && next.kind === "module") pending.push(...directDependencies(next));
+      }
+      return false;
+    };
+
+    test("the subscription is its own module, deployed after the function app", () => {
+      const subscriptionModule = moduleDeclaring("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+      const appModule = moduleDeclaring("Microsoft.Web/sites");
+      const dependsOn = property(declarationBody(subscriptionModule), "dependsOn");
+      assert.ok(dependsOn && children(dependsOn).some((item) => item.text === appModule.name), "dependsOn names the function app module");
+      assert.ok(dependsTransitively(subscriptionModule, appModule.name));
+    });
+
+    test("the topic, its identity and its Message Sender role are created early, not after the function app", () => {
+      const topicModule = moduleDeclaring("Microsoft.EventGrid/systemTopics");
+      const subscriptionModule = moduleDeclaring("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+      assert.notEqual(topicModule.name, subscriptionModule.name, "topic and subscription are in separate modules");
+      const topicFile = project.moduleFile(topicModule)!;
+      const sender = declarations(topicFile, "resource").filter((resource) => declarationTarget(resource).startsWith("Microsoft.Authorization/roleAssignments@"));
+      assert.equal(sender.length, 1, "the topic's role assignment sits beside the topic");
+      assert.ok(literalStrings(declarationBody(sender[0])).includes("c6a89b2d-59bc-44d0-9896-0f6e12d7b80a"), "Storage Queue Data Message Sender");
+      assert.ok(!dependsTransitively(topicModule, moduleDeclaring("Microsoft.Web/sites").name), "the topic does not wait for the app");
+      assert.ok(dependsTransitively(subscriptionModule, topicModule.name), "the subscription uses the topic module's output");
+    });
+
+    test("no comment still claims Event Grid does no validation when the subscription is created", () => {
+      for (const file of project.allFiles()) {
+        for (const comment of descendants(file.root, "comment")) {
+          assert.doesNotMatch(comment.text, /no validation handshake, so this deploys together/i, lineOf(file, comment));
+        }
+      }
+      const subscriptionFile = project.moduleFile(moduleDeclaring("Microsoft.EventGrid/systemTopics/eventSubscriptions"))!;
+      assert.match(subscriptionFile.source, /aka\.ms\/egmsivalidation/, "the module says which check it waits for");
     });
   });
 

@@ -85,9 +85,16 @@ param tokenSecretName string = 'onedrive-token-cache'
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 2048
 
-@minValue(40)
+// Flex Consumption accepts 1 to 1000 (event-driven-scaling, "Limit scale-out"); the plan's own default is 100.
+@minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+@description('Most instances each function group (the queue worker, HTTP, the sweep) may scale to. OneDrive takes about 50 GB an hour from one user under delegated sign-in (400 GB an hour per app), and one instance already runs up to six transfers at once (host.json), enough to reach that: more instances only collect 429/503 throttling and bill memory-seconds while they wait. 2 keeps a second instance for while one is busy with a large file; raise it only after measuring that instances, not OneDrive, set the pace.')
+param maximumInstanceCount int = 2
+
+@minValue(1)
+@maxValue(100)
+@description('Daily ingestion cap of the Log Analytics workspace, in GB (Application Insights data included). Past it, telemetry is dropped until the daily reset: a runaway log loop costs at most this much a day.')
+param logDailyCapGb int = 1
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -157,6 +164,7 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     appPrincipalId: identity.outputs.principalId
+    dailyCapGb: logDailyCapGb
   }
 }
 

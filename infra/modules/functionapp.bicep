@@ -18,7 +18,7 @@ param keyVaultUri string
 param clientSecretUri string
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int
-@minValue(40)
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 param settings transferSettings

@@ -7,6 +7,9 @@ param location string
 param tags object
 @description('Principal id of the user-assigned identity the function app runs as.')
 param appPrincipalId string
+@minValue(1)
+@description('Daily ingestion cap of the workspace in GB; Application Insights data counts against it.')
+param dailyCapGb int
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logAnalyticsName
@@ -17,6 +20,9 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: 30
+    workspaceCapping: {
+      dailyQuotaGb: dailyCapGb
+    }
   }
 }
 

@@ -352,6 +352,49 @@ describe("infrastructure structure", () => {
     });
   });
 
+  describe("cost guards", () => {
+    const mainParam = (name: string): Declaration => {
+      const found = declarations(project.main, "param").find((param) => param.name === name);
+      assert.ok(found, `main.bicep has no param ${name}`);
+      return found;
+    };
+    const decoratorNumber = (declaration: Declaration, decorator: string): number => {
+      const args = decoratorArguments(declaration, decorator);
+      assert.ok(args?.length === 1, `${declaration.name} has @${decorator}`);
+      return Number(args[0].text);
+    };
+    const defaultOf = (declaration: Declaration) => evaluator.evaluate(declaration.file, parameterDefault(declaration)!);
+
+    test("maximumInstanceCount: Flex's own range 1..1000 everywhere, a default at the OneDrive ingress ceiling", () => {
+      const param = mainParam("maximumInstanceCount");
+      assert.equal(decoratorNumber(param, "minValue"), 1, "Flex Consumption accepts a maximum of 1");
+      assert.equal(decoratorNumber(param, "maxValue"), 1000);
+      assert.equal(defaultOf(param), 2);
+      assert.match(String(decoratorArguments(param, "description")?.[0]?.text), /50 GB an hour/);
+      const functionAppFile = project.allFiles().find((file) => file.name === "infra/modules/functionapp.bicep")!;
+      const moduleParam = declarations(functionAppFile, "param").find((candidate) => candidate.name === "maximumInstanceCount")!;
+      assert.equal(decoratorNumber(moduleParam, "minValue"), 1, "the module accepts what main.bicep allows");
+      assert.equal(decoratorNumber(moduleParam, "maxValue"), 1000);
+      const site = onlyResource(project, "Microsoft.Web/sites");
+      assert.equal(valueOf(site, "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount"), 2);
+      const overridden = new BicepEvaluator(project, { maximumInstanceCount: 7 });
+      const node = property(declarationBody(site), "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount")!;
+      assert.equal(overridden.evaluate(site.file, node), 7, "the parameter reaches the site");
+    });
+
+    test("Log Analytics has a daily cap, a parameter with a modest default, wired into the workspace", () => {
+      const param = mainParam("logDailyCapGb");
+      assert.equal(defaultOf(param), 1);
+      assert.equal(decoratorNumber(param, "minValue"), 1);
+      const workspace = onlyResource(project, "Microsoft.OperationalInsights/workspaces");
+      assert.equal(valueOf(workspace, "properties.workspaceCapping.dailyQuotaGb"), 1);
+      const overridden = new BicepEvaluator(project, { logDailyCapGb: 5 });
+      const node = property(declarationBody(workspace), "properties.workspaceCapping.dailyQuotaGb")!;
+      assert.equal(overridden.evaluate(workspace.file, node), 5, "the parameter reaches the workspace");
+    });
+
+  });
+
   describe("azure.yaml", () => {
     const azureYaml = readFileSync(join(REPO_ROOT, "azure.yaml"), "utf8");
 

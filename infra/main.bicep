@@ -47,8 +47,9 @@ param sourceContainer string = 'outbox'
 @description('Only blobs under this prefix are transferred; empty = the whole container.')
 param sourcePrefix string = ''
 
-@description('OneDrive folder the files land under; empty = the drive root.')
-param destFolder string = ''
+@minLength(1)
+@description('OneDrive folder the files land under, created when missing. The drive root only when asked for with \'/\'.')
+param destFolder string = 'From Azure'
 
 @minValue(1)
 @maxValue(60)

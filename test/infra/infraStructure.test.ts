@@ -352,7 +352,7 @@ describe("infrastructure structure", () => {
     });
   });
 
-  describe("cost guards", () => {
+  describe("cost guards and destination defaults", () => {
     const mainParam = (name: string): Declaration => {
       const found = declarations(project.main, "param").find((param) => param.name === name);
       assert.ok(found, `main.bicep has no param ${name}`);
@@ -393,6 +393,17 @@ describe("infrastructure structure", () => {
       assert.equal(overridden.evaluate(workspace.file, node), 5, "the parameter reaches the workspace");
     });
 
+    test("DEST_FOLDER defaults to 'From Azure' in main.bicep and in azd's parameter mapping; '/' is the root", () => {
+      const param = mainParam("destFolder");
+      assert.equal(defaultOf(param), "From Azure");
+      assert.match(String(decoratorArguments(param, "description")?.[0]?.text), /\\'\/\\'/, "the description names '/'");
+      const mapped = (JSON.parse(readFileSync(join(INFRA_DIR, "main.parameters.json"), "utf8")) as {
+        parameters: Record<string, { value: string }>;
+      }).parameters.destFolder.value;
+      // azd substitutes an unset or empty variable with the text after '=' (drone/envsubst), so an empty
+      // DEST_FOLDER can never reach the app as the drive root.
+      assert.equal(mapped, "${DEST_FOLDER=From Azure}");
+    });
   });
 
   describe("azure.yaml", () => {

@@ -64,11 +64,11 @@ export const SETTINGS: readonly SettingDefinition[] = [
 
 /**
  * glibc's allocator tuning for a process that moves large files (read by glibc when node starts, so they must be in
- * the environment beforehand: app settings in Azure, the shell for the CLI). By default glibc hands freed memory back
- * to the system and maps it again for the next fragment: the same 1 GiB transfer then took 27,000 to 218,000 page
- * faults and 3.2 to 7.8 CPU-seconds from one run to the next (npm run bench). Keeping freed memory (trim threshold
- * 1 GiB) and serving fragment-sized blocks from the heap (mmap threshold 32 MiB, 64 MiB top pad) gives 25,000 to
- * 28,000 faults and 2.5 to 3.3 CPU-seconds; peak RSS is unchanged (it is set by the fragment pool).
+ * the environment beforehand: app settings in Azure, the shell for the CLI). By default glibc hands memory freed
+ * after each fragment back to the system and faults it in again for the next, which makes a large transfer's CPU
+ * time several times noisier and higher. Keeping freed memory (trim threshold 1 GiB) and serving fragment-sized
+ * blocks from the heap (mmap threshold 32 MiB, 64 MiB top pad) avoids that; peak RSS stays where the fragment pool
+ * sets it.
  */
 export const MEMORY_ALLOCATOR_SETTINGS: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: "1073741824",

@@ -82,10 +82,9 @@ export class BlobSource {
       const stream = response.readableStreamBody;
       if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
       // Node's HTTP client gives every downloaded byte two short-lived allocations outside the JS heap (the socket
-      // read, then the parser's copy of the body chunk we get here), freed only when V8 collects them: with several
-      // files at once that garbage, not the fragment buffers, is what varies the process's peak RSS. Freeing our
-      // chunk at once (ArrayBuffer.prototype.transfer(0) under --harmony-rab-gsab-transfer) and allowing only one or
-      // two downloads in flight were measured and did not lower the peak, so chunks are simply copied and dropped.
+      // read, then the parser's copy of the body chunk we get here), freed only when V8 collects them. Freeing our
+      // copy early or limiting downloads in flight does not lower the peak that garbage causes, so each chunk is
+      // simply copied into the fragment buffer and dropped.
       let filled = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (filled + chunk.length > count) throw new Error(`Blob "${blob.name}" returned more bytes than the requested range`);

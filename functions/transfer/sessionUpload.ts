@@ -97,9 +97,8 @@ export async function uploadThroughSession(input: SessionUploadInput): Promise<S
 const HASH_SLICE_BYTES = 1024 * 1024;
 
 /**
- * Hashes a fragment while its PUT is on the wire rather than before it starts. With the SIMD fold a 10 MiB fragment
- * takes about 1 ms to hash (3-5 ms with the JavaScript loop this was written for); in slices, even that never holds
- * back the PUT's first socket writes.
+ * Hashes a fragment while its PUT is on the wire rather than before it starts, in slices, so even the hash of a
+ * 60 MiB fragment never holds back the PUT's first socket writes.
  */
 async function hashWhileSending(hasher: OffsetQuickXorHash, offset: number, bytes: Uint8Array): Promise<void> {
   for (let start = 0; start < bytes.length; start += HASH_SLICE_BYTES) {

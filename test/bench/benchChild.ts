@@ -118,7 +118,7 @@ const MEMORY_SAMPLE_MS = 50;
 
 /**
  * This process's own peak resident set. On Linux, resourceUsage().maxRSS also counts the resident set of the parent
- * at the fork that started this process (the bench's, 170 MB and more), so a child smaller than the bench reported
+ * at the fork that started this process (the bench's, 170 MB and more), so a child smaller than the bench reports
  * the bench's size; /proc/self/status VmHWM belongs to this program's memory alone.
  */
 function ownPeakRssKiB(): number {

@@ -1,15 +1,14 @@
 import { randomFillSync } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { BlobServiceClient, type BlobClient } from "@azure/storage-blob";
 import { QuickXorHash } from "../../functions/onedrive/quickXorHash";
-import { createEngine } from "../../functions/transfer/engineFactory";
-import type { BenchMode, ChildResult, EngineArgs, HashArgs, PipeArgs, PutArgs, ReadArgs, SmallLoopArgs } from "./benchProtocol";
+import type { BenchMode, ChildResult, HashArgs, PipeArgs, PutArgs, ReadArgs, SmallLoopArgs } from "./benchProtocol";
+import { ownPeakRssKiB } from "./ownPeakRss";
 import { createFolder, createUploadSession, putFragment, readRangeInto, readWholeBlob, simplePut } from "./minimalTransfer";
 
 /**
- * One measurement per process (`node benchChild.js <mode> <json args>`), so each figure gets its own peak RSS and
- * CPU time and no measurement warms up the next. Prints exactly one JSON line (ChildResult) on stdout.
+ * One baseline measurement per process (`node benchChild.js <mode> <json args>`), so each figure gets its own peak
+ * RSS and CPU time and no measurement warms up the next. Prints exactly one JSON line (ChildResult) on stdout.
  */
 
 type Work = Pick<ChildResult, "bytes" | "files"> & Partial<ChildResult>;
@@ -20,19 +19,6 @@ function blobClientFor(args: { connectionString: string; container: string; blob
 
 async function blobSize(blob: BlobClient): Promise<number> {
   return (await blob.getProperties()).contentLength ?? 0;
-}
-
-async function runEngine(args: EngineArgs): Promise<Work> {
-  const summary = await createEngine(args.env).sweep();
-  const firstError = summary.files.find((file) => file.error)?.error;
-  return {
-    bytes: summary.bytes,
-    files: summary.files.length,
-    uploaded: summary.uploaded,
-    skipped: summary.skipped,
-    failed: summary.failed,
-    ...(firstError ? { firstError } : {}),
-  };
 }
 
 async function runRead(args: ReadArgs): Promise<Work> {
@@ -106,7 +92,6 @@ async function runHash(args: HashArgs): Promise<Work> {
 }
 
 const modes: Record<BenchMode, (args: never) => Promise<Work>> = {
-  engine: runEngine,
   read: runRead,
   put: runPut,
   pipe: runPipe,
@@ -115,21 +100,6 @@ const modes: Record<BenchMode, (args: never) => Promise<Work>> = {
 };
 
 const MEMORY_SAMPLE_MS = 50;
-
-/**
- * This process's own peak resident set. On Linux, resourceUsage().maxRSS also counts the resident set of the parent
- * at the fork that started this process (the bench's, 170 MB and more), so a child smaller than the bench reports
- * the bench's size; /proc/self/status VmHWM belongs to this program's memory alone.
- */
-function ownPeakRssKiB(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
-    if (match) return Number(match[1]);
-  } catch {
-    // not Linux: fall through
-  }
-  return process.resourceUsage().maxRSS;
-}
 
 /** Samples process.memoryUsage() while the work runs and keeps each component's highest value. */
 function sampleMemory(): () => NonNullable<ChildResult["peakMemoryMiB"]> {

@@ -1,8 +1,9 @@
 import type { ChildResult } from "./benchProtocol";
 
-/** One child run with what the other processes spent while it ran. */
+/** One run (a bench child, or `npm run transfer`) with what the other processes spent while it ran. */
 export interface Measurement {
   label: string;
+  /** A BenchMode, or "transfer" for `npm run transfer`. */
   mode: string;
   result?: ChildResult;
   /** Why there is no usable result (crash, timeout, failed files). */
@@ -70,13 +71,14 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "n/a" : (ms / 10
 
 export function formatMeasurements(measurements: Measurement[]): string {
   return table(
-    ["run", "wall s", "child CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "child page faults", "Graph (batched)/upload requests", "problem"],
+    ["run", "wall s", "child CPU s", "npm CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "child page faults", "Graph (batched)/upload requests", "problem"],
     measurements.map((measurement) => {
       const result = measurement.result;
       return [
         measurement.label,
         seconds(result?.wallMs),
         seconds(result ? result.cpuUserMs + result.cpuSystemMs : undefined),
+        result?.launcherCpuMs === undefined ? "-" : seconds(result.launcherCpuMs),
         seconds(measurement.emulatorCpuMs),
         seconds(measurement.azuriteCpuMs),
         result ? (result.maxRssKiB / 1024).toFixed(0) : "n/a",

@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -8,21 +8,29 @@ import { chunkSizeBytes } from "../../functions/config/settings";
 import { startAzurite, type AzuriteInstance } from "../support/azurite";
 import { ensureTestCertificate } from "../support/testCertificate";
 import { startOneDriveEmulator, type OneDriveEmulator } from "../emulators/onedrive";
-import type { BenchMode, ChildResult, EngineArgs, HashArgs, PipeArgs, PutArgs, ReadArgs, SmallLoopArgs } from "./benchProtocol";
+import type { BenchMode, ChildResult, HashArgs, PipeArgs, PutArgs, ReadArgs, SmallLoopArgs } from "./benchProtocol";
 import { seedLargeBlob, seedSmallBlobs } from "./benchSeed";
 import { filesPerSecond, formatFigures, formatMeasurements, mibPerSecond, type Figure, type Measurement } from "./benchReport";
 import { ownCpuMs, processCpuMs } from "./processCpu";
-import { MEMORY_ALLOCATOR_SETTINGS } from "../../functions/config/settingsSchema";
+import { MEMORY_ALLOCATOR_SETTINGS, SETTINGS } from "../../functions/config/settingsSchema";
+import { runTransfer, TRANSFER_COMMAND } from "./transferRun";
 
 /**
  * `npm run bench`: the transfer figures of issue 2 on Azurite and the OneDrive emulator. Azurite runs as a child,
  * the emulator in this process (so this process's CPU while a measurement runs is the emulator's), and every
- * measurement is a fresh child process running one thing (benchChild.ts).
+ * measurement is a fresh process tree. The engine runs as users run it: `npm run --silent transfer -- --json` in the
+ * repository with the settings in the environment, timed from spawn to exit as cron would see it (npm's and node's
+ * start-up included); every node process in that tree records its peak RSS and CPU on exit through
+ * NODE_OPTIONS=--require processExitRecord.js, and the run counts only if the CLI's JSON summary shows every seeded
+ * file uploaded (or, for the re-sweep, skipped). The baselines (benchChild.ts) time their work alone, in a node
+ * process of their own, as they always have: they are the reference the targets are relative to.
  *
  * Environment knobs, for investigating a figure:
  *   BENCH_ONLY=big,rss,small,hash   run only these groups (default: all)
- *   BENCH_CPU_PROF=<dir>            run the children under `node --cpu-prof`, one .cpuprofile per run in <dir>
- *   BENCH_CHILD_NODE_ARGS="..."     extra node options for the children only (flags that print nothing on stdout)
+ *   BENCH_CPU_PROF=<dir>            one .cpuprofile per run (and per node process of a transfer run) in <dir>
+ *   BENCH_CHILD_NODE_ARGS="..."     extra node options for the children only (flags that print nothing on stdout);
+ *                                   transfer runs get them through NODE_OPTIONS, so npm's node gets them too, and
+ *                                   only flags NODE_OPTIONS allows are accepted
  *   BENCH_FRAGMENT_MIB=<n>          fragment size (CHUNK_SIZE_MB) instead of the issue's 10 MiB
  *   BENCH_RSS_RUNS=<n>              run the 4 x 256 MiB engine n times on one seeding (default 3; the highest counts)
  */
@@ -54,12 +62,21 @@ const repoRoot = join(__dirname, "..", "..", "..");
 /** The engine sets this for itself (collectorSettings.ts); the bench gives it to its children, its Azurite and itself. */
 const WITHOUT_INCREMENTAL_MARKING = "--no-incremental-marking";
 const childScript = join(__dirname, "benchChild.js");
+const processRecorderScript = join(__dirname, "processExitRecord.js");
 const groups = new Set((process.env.BENCH_ONLY ?? "big,rss,small,hash").split(",").map((group) => group.trim()));
 const profileDirectory = process.env.BENCH_CPU_PROF;
 const extraChildNodeArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+// Node refuses to start with a flag NODE_OPTIONS does not allow; say so before anything is seeded.
+for (const arg of extraChildNodeArgs) {
+  if (!process.allowedNodeEnvironmentFlags.has(arg.split("=")[0])) {
+    throw new Error(`BENCH_CHILD_NODE_ARGS: ${arg} is not allowed in NODE_OPTIONS, through which the transfer runs get it`);
+  }
+}
 
-const runningChildren = new Set<ChildProcess>();
+/** How to end each process tree still running, so an interrupted bench leaves none behind. */
+const runningChildren = new Set<() => void>();
 let tableCounter = 0;
+let recordCounter = 0;
 
 function freshTableName(stem: string): string {
   tableCounter += 1;
@@ -72,6 +89,8 @@ interface BenchContext {
   emulator: OneDriveEmulator;
   certPath: string;
   tlsDirectory: string;
+  /** Where each transfer run's node processes leave their exit records. */
+  recordDirectory: string;
 }
 
 function currentAzurite(context: BenchContext): AzuriteInstance {
@@ -79,8 +98,12 @@ function currentAzurite(context: BenchContext): AzuriteInstance {
   return context.azurite;
 }
 
-function engineEnv(context: BenchContext, container: string, ledgerTable: string, destFolder: string): Record<string, string> {
-  return {
+/**
+ * The engine's settings for one transfer run. Every engine setting is given, the bench's value or the default, so a
+ * local.settings.json in the repository (which the CLI reads under the environment) cannot change what is measured.
+ */
+function transferSettings(context: BenchContext, container: string, ledgerTable: string, destFolder: string): Record<string, string> {
+  const benchValues: Record<string, string> = {
     SOURCE_STORAGE: currentAzurite(context).connectionString,
     SOURCE_CONTAINER: container,
     LEDGER_TABLE: ledgerTable,
@@ -90,12 +113,61 @@ function engineEnv(context: BenchContext, container: string, ledgerTable: string
     CHUNK_SIZE_MB: String(FRAGMENT_MIB),
     TRANSFER_CONCURRENCY: String(CONCURRENCY),
   };
+  const defaults = SETTINGS.filter((setting) => setting.group === "engine" && setting.defaultValue !== undefined).map((setting) => [setting.name, setting.defaultValue!]);
+  return { ...Object.fromEntries(defaults), ...benchValues };
+}
+
+/**
+ * The bench's environment without any setting the engine reads, in any spelling, so only transferSettings apply, and
+ * without what `npm run bench` exported for its script (npm_config_*, npm_package_*, npm_lifecycle_*): a cron line's
+ * npm starts without them, and npm reads npm_config_* as its own configuration.
+ */
+function environmentForCron(): Record<string, string> {
+  const settingNames = SETTINGS.map((setting) => setting.name);
+  const inherited: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined || name.toLowerCase().startsWith("npm_") || name === "INIT_CWD") continue;
+    if (settingNames.some((setting) => name === setting || name.startsWith(`${setting}__`))) continue;
+    inherited[name] = value;
+  }
+  return inherited;
+}
+
+function fileNameFor(label: string): string {
+  return label.replace(/[^\w.-]+/g, "_");
+}
+
+/** `npm run transfer` as a cron line runs it; see transferRun.ts. */
+function runTransferCommand(context: BenchContext, label: string, settings: Record<string, string>, expected: { uploaded: number; skipped: number }): Promise<{ result?: ChildResult; problem?: string }> {
+  recordCounter += 1;
+  const nodeOptions = [process.env.NODE_OPTIONS ?? "", `--require ${JSON.stringify(processRecorderScript)}`, ...extraChildNodeArgs].filter((option) => option !== "").join(" ");
+  const env: Record<string, string> = {
+    ...environmentForCron(),
+    // As for the baselines: the allocator settings the deployment sets, and the emulator's certificate from birth.
+    ...MEMORY_ALLOCATOR_SETTINGS,
+    NODE_EXTRA_CA_CERTS: context.certPath,
+    NODE_OPTIONS: nodeOptions,
+    ...settings,
+    ...(profileDirectory ? { BENCH_CPU_PROFILE_STEM: join(profileDirectory, fileNameFor(label)) } : {}),
+  };
+  return runTransfer({
+    cwd: repoRoot,
+    env,
+    recordFile: join(context.recordDirectory, `run-${recordCounter}.jsonl`),
+    expected,
+    timeLimitMs: CHILD_TIME_LIMIT_MS,
+    track: (kill) => {
+      runningChildren.add(kill);
+      return () => runningChildren.delete(kill);
+    },
+  });
 }
 
 function runChild(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<{ result?: ChildResult; problem?: string }> {
-  const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${label.replace(/[^\w.-]+/g, "_")}.cpuprofile`] : [];
+  const nodeArgs = profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-name=${fileNameFor(label)}.cpuprofile`] : [];
   // The engine switches incremental marking off for its own process (collectorSettings.ts); the baselines get the
-  // same from the command line, so no run gains from a setting another lacks.
+  // same from the command line, so no run gains from a setting another lacks. (NODE_OPTIONS does not allow the flag,
+  // and npm's own node, which only waits, runs with V8's defaults.)
   const child = spawn(process.execPath, [WITHOUT_INCREMENTAL_MARKING, ...extraChildNodeArgs, ...nodeArgs, childScript, mode, JSON.stringify(args)], {
     // NODE_EXTRA_CA_CERTS is read only when node starts, so the child trusts the emulator's certificate from birth.
     // Every child, engine and baselines alike, runs with the allocator settings the deployment sets: with glibc's
@@ -103,7 +175,8 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
     env: { ...process.env, ...MEMORY_ALLOCATOR_SETTINGS, NODE_EXTRA_CA_CERTS: context.certPath, TEST_TLS_DIR: context.tlsDirectory },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  runningChildren.add(child);
+  const kill = () => child.kill("SIGKILL");
+  runningChildren.add(kill);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -116,12 +189,12 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
     }, CHILD_TIME_LIMIT_MS);
     child.once("error", (error) => {
       clearTimeout(timer);
-      runningChildren.delete(child);
+      runningChildren.delete(kill);
       resolve({ problem: `could not start: ${error.message}` });
     });
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      runningChildren.delete(child);
+      runningChildren.delete(kill);
       if (timedOut) return resolve({ problem: `killed after ${CHILD_TIME_LIMIT_MS / 1000} s` });
       const lastLine = stdout.trim().split("\n").pop() ?? "";
       if (code !== 0 || !lastLine.startsWith("{")) {
@@ -132,12 +205,22 @@ function runChild(context: BenchContext, label: string, mode: BenchMode, args: u
   });
 }
 
-async function measure(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<Measurement> {
+/** A baseline or figure in a bench child. */
+function measureChild(context: BenchContext, label: string, mode: BenchMode, args: unknown): Promise<Measurement> {
+  return measure(context, label, mode, () => runChild(context, label, mode, args));
+}
+
+/** A transfer run that must upload `uploaded` files and skip `skipped` to count. */
+function measureTransfer(context: BenchContext, label: string, settings: Record<string, string>, expected: { uploaded: number; skipped: number }): Promise<Measurement> {
+  return measure(context, label, "transfer", () => runTransferCommand(context, label, settings, expected));
+}
+
+async function measure(context: BenchContext, label: string, mode: string, run: () => Promise<{ result?: ChildResult; problem?: string }>): Promise<Measurement> {
   const requestsBefore = context.emulator.requests.length;
   const emulatorBefore = ownCpuMs();
   const azuriteBefore = processCpuMs(context.azurite?.pid);
   const startedAt = performance.now();
-  const { result, problem } = await runChild(context, label, mode, args);
+  const { result, problem } = await run();
   const processWallMs = performance.now() - startedAt;
   const azuriteAfter = processCpuMs(context.azurite?.pid);
   const emulatorCpuMs = ownCpuMs() - emulatorBefore;
@@ -156,7 +239,8 @@ async function measure(context: BenchContext, label: string, mode: BenchMode, ar
   };
   // The emulator records every request; a long bench must not keep them all.
   context.emulator.clearRequests();
-  const wall = result ? `${(result.wallMs / 1000).toFixed(2)} s` : "no result";
+  const inCli = result?.commandUptimeMs === undefined ? "" : ` spawn to exit (the CLI's node ${(result.commandUptimeMs / 1000).toFixed(2)} s)`;
+  const wall = result ? `${(result.wallMs / 1000).toFixed(2)} s${inCli}` : "no result";
   process.stderr.write(`  ${label}: ${wall}${measurement.problem ? ` (${measurement.problem})` : ""}\n`);
   return measurement;
 }
@@ -193,9 +277,20 @@ function fastest(runs: Record<string, Measurement>, prefix: string): Measurement
     .sort((a, b) => a.result!.wallMs - b.result!.wallMs)[0];
 }
 
+/** Which process of a transfer run was the largest; no sampler runs inside the timed command to say more. */
 function memoryNote(measurement: Measurement | undefined): string {
-  const peak = measurement?.result?.peakMemoryMiB;
-  return peak ? `sampled peaks MiB: heap ${peak.heapUsed}/${peak.heapTotal}, external ${peak.external}, arrayBuffers ${peak.arrayBuffers}` : "";
+  const result = measurement?.result;
+  if (result?.launcherPeakRssKiB === undefined) return "";
+  const largest = result.maxRssKiB > result.launcherPeakRssKiB ? "the CLI's node" : "npm's node";
+  return `largest process ${largest}; npm's node ${(result.launcherPeakRssKiB / 1024).toFixed(0)} MB`;
+}
+
+/** How much of a transfer run's wall time npm and sh took around the CLI's node, and npm's CPU. */
+function launcherNote(measurement: Measurement | undefined): string {
+  const result = measurement?.result;
+  if (result?.commandUptimeMs === undefined) return "";
+  const outside = (result.wallMs - result.commandUptimeMs) / 1000;
+  return `spawn to exit; the CLI's node ${(result.commandUptimeMs / 1000).toFixed(2)} s, npm and sh ${outside.toFixed(2)} s (npm CPU ${((result.launcherCpuMs ?? 0) / 1000).toFixed(2)} s)`;
 }
 
 function buildFigures(runs: Record<string, Measurement>): Figure[] {
@@ -204,7 +299,7 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
   const pipe = fastest(runs, "pipe1g#");
   if (groups.has("big")) {
     const engineRate = mibPerSecond(engine);
-    figures.push({ name: "1 GiB end to end (engine, best run)", value: engineRate, unit: "MiB/s", target: `>= ${RCLONE_MIB_PER_S} (rclone)`, pass: engineRate === undefined ? undefined : engineRate >= RCLONE_MIB_PER_S });
+    figures.push({ name: "1 GiB end to end (npm run transfer, best run)", value: engineRate, unit: "MiB/s", target: `>= ${RCLONE_MIB_PER_S} (rclone)`, pass: engineRate === undefined ? undefined : engineRate >= RCLONE_MIB_PER_S, note: launcherNote(engine) });
     figures.push({ name: "1 GiB read alone (10 MiB ranges)", value: mibPerSecond(usable(runs.read1g)), unit: "MiB/s" });
     figures.push({ name: "1 GiB PUT alone (10 MiB fragments)", value: mibPerSecond(usable(runs.put1g)), unit: "MiB/s" });
     figures.push({ name: "1 GiB minimal pipe (best run)", value: mibPerSecond(pipe), unit: "MiB/s", note: `rclone reference ${RCLONE_MIB_PER_S} MiB/s` });
@@ -214,7 +309,7 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     );
     const wallRatio = median(roundRatios);
     figures.push({ name: "end to end / minimal pipe wall time (median round)", value: wallRatio, unit: "x", target: "<= 1.0", pass: wallRatio === undefined ? undefined : wallRatio <= 1.0, note: `rounds: ${formatRatios(roundRatios)}; best runs ${bestRatio?.toFixed(2) ?? "n/a"}` });
-    figures.push({ name: "engine peak RSS, 1 file", value: engine?.result ? engine.result.maxRssKiB / 1024 : undefined, unit: "MB", note: memoryNote(engine) });
+    figures.push({ name: "peak RSS of the largest process, 1 file", value: engine?.result ? engine.result.maxRssKiB / 1024 : undefined, unit: "MB", note: memoryNote(engine) });
   }
   if (groups.has("rss")) {
     // Peak RSS varies from run to run: the figure is the highest of the runs, and every run is listed.
@@ -224,13 +319,13 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     const worst = rssRuns.reduce<Measurement | undefined>((high, run) => (run?.result && (!high || run.result.maxRssKiB > high.result!.maxRssKiB) ? run : high), undefined);
     const peak = complete && worst?.result ? worst.result.maxRssKiB / 1024 : undefined;
     const runsNote = RSS_RUNS > 1 ? `runs: ${peaks.map((value) => value ?? "n/a").join(", ")} MB; highest run ` : "";
-    figures.push({ name: "engine peak RSS, 4 x 256 MiB at once", value: peak, unit: "MB", target: "<= 200", pass: peak === undefined ? undefined : peak <= 200, note: `${runsNote}${memoryNote(worst)}` });
+    figures.push({ name: "peak RSS of the largest process, 4 x 256 MiB", value: peak, unit: "MB", target: "<= 200", pass: peak === undefined ? undefined : peak <= 200, note: `${runsNote}${memoryNote(worst)}` });
     figures.push({ name: "4 x 256 MiB end to end (engine)", value: mibPerSecond(fastest(runs, "engine4x256#")), unit: "MiB/s" });
   }
   if (groups.has("small")) {
     const engineFiles = filesPerSecond(fastest(runs, "engineSmall#"));
     const loopFiles = filesPerSecond(fastest(runs, "loopSmall#"));
-    figures.push({ name: "2,000 x 8 KiB: engine", value: engineFiles, unit: "files/s" });
+    figures.push({ name: "2,000 x 8 KiB: npm run transfer", value: engineFiles, unit: "files/s", note: launcherNote(fastest(runs, "engineSmall#")) });
     figures.push({ name: "2,000 x 8 KiB: minimal read-then-PUT loop", value: loopFiles, unit: "files/s" });
     const bestRatio = ratio(engineFiles, loopFiles);
     const roundRatios = Array.from({ length: SMALL_ROUNDS }, (_, index) =>
@@ -243,7 +338,7 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     const skippedAll = done?.result?.skipped === SMALL_COUNT;
     figures.push({ name: "sweep over 2,000 done: Graph requests", value: doneRequests, unit: "", target: "0", pass: doneRequests === undefined ? undefined : doneRequests === 0 && skippedAll, note: done?.result ? `skipped ${done.result.skipped}` : "" });
     const doneSeconds = done?.result ? done.result.wallMs / 1000 : undefined;
-    figures.push({ name: "sweep over 2,000 done: time", value: doneSeconds, unit: "s", target: "<= 2", pass: doneSeconds === undefined ? undefined : doneSeconds <= 2, note: done ? `process incl. node start ${(done.processWallMs / 1000).toFixed(2)} s` : "" });
+    figures.push({ name: "sweep over 2,000 done: time", value: doneSeconds, unit: "s", target: "<= 2", pass: doneSeconds === undefined ? undefined : doneSeconds <= 2, note: launcherNote(done) });
   }
   if (groups.has("hash")) {
     const hash = usable(runs.hash);
@@ -297,17 +392,18 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
     process.stderr.write("seeding a 1 GiB blob...\n");
     await seedLargeBlob(container, "large.bin", LARGE_BYTES);
     const blobArgs = { connectionString, container: container.containerName, blob: "large.bin", fragmentBytes: FRAGMENT_BYTES };
-    runs.read1g = await measure(context, "read 1 GiB", "read", blobArgs satisfies ReadArgs);
-    runs.put1g = await measure(context, "PUT 1 GiB", "put", { graphEndpoint, accessToken, name: "put-alone.bin", fragmentBytes: FRAGMENT_BYTES, totalBytes: LARGE_BYTES } satisfies PutArgs);
+    runs.read1g = await measureChild(context, "read 1 GiB", "read", blobArgs satisfies ReadArgs);
+    runs.put1g = await measureChild(context, "PUT 1 GiB", "put", { graphEndpoint, accessToken, name: "put-alone.bin", fragmentBytes: FRAGMENT_BYTES, totalBytes: LARGE_BYTES } satisfies PutArgs);
     // Azurite's first large read after the PUT-alone run (which leaves it idle) is faster than later ones, when
     // its heap holds the previous transfer's garbage: whichever run came first won. A discarded warm-up transfer
     // puts every measured run in the same state.
-    await measure(context, "warm-up pipe 1 GiB (not counted)", "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "warm-up.bin" } satisfies PipeArgs);
+    await measureChild(context, "warm-up pipe 1 GiB (not counted)", "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "warm-up.bin" } satisfies PipeArgs);
     // The figure that matters is engine / minimal pipe, and other work on the machine can slow either run: run the
     // pair PIPE_ROUNDS times in alternating order; the figure is the median of the rounds' ratios.
     for (let round = 1; round <= PIPE_ROUNDS; round++) {
-      const pipe = () => measure(context, `minimal pipe 1 GiB #${round}`, "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "minimal-pipe.bin" } satisfies PipeArgs);
-      const engine = () => measure(context, `engine 1 GiB #${round}`, "engine", { env: engineEnv(context, container.containerName, freshTableName("benchlarge"), "engine-large") } satisfies EngineArgs);
+      const pipe = () => measureChild(context, `minimal pipe 1 GiB #${round}`, "pipe", { ...blobArgs, graphEndpoint, accessToken, name: "minimal-pipe.bin" } satisfies PipeArgs);
+      const settings = transferSettings(context, container.containerName, freshTableName("benchlarge"), "engine-large");
+      const engine = () => measureTransfer(context, `engine 1 GiB #${round}`, settings, { uploaded: 1, skipped: 0 });
       await inAlternatingOrder(round, [`pipe1g#${round}`, pipe], [`engine1g#${round}`, engine], runs);
     }
     await container.delete();
@@ -320,8 +416,8 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
     for (let index = 0; index < RSS_BLOB_COUNT; index++) await seedLargeBlob(container, `quarter-${index}.bin`, RSS_BLOB_BYTES);
     for (let run = 1; run <= RSS_RUNS; run++) {
       // A fresh ledger table and folder each run, so every run transfers all four files again.
-      const env = engineEnv(context, container.containerName, freshTableName("benchfour"), `engine-four-${run}`);
-      runs[`engine4x256#${run}`] = await measure(context, `engine 4 x 256 MiB #${run}`, "engine", { env } satisfies EngineArgs);
+      const settings = transferSettings(context, container.containerName, freshTableName("benchfour"), `engine-four-${run}`);
+      runs[`engine4x256#${run}`] = await measureTransfer(context, `engine 4 x 256 MiB #${run}`, settings, { uploaded: RSS_BLOB_COUNT, skipped: 0 });
     }
     await container.delete();
   }
@@ -332,25 +428,25 @@ async function runMeasurements(context: BenchContext): Promise<Record<string, Me
     process.stderr.write(`seeding ${SMALL_COUNT} blobs of 8 KiB...\n`);
     await seedSmallBlobs(container, SMALL_COUNT, SMALL_BYTES);
     // As with the pipe: alternating rounds, the median of their ratios, so a slow moment does not decide the figure.
-    let doneEnv: Record<string, string> | undefined;
+    let doneSettings: Record<string, string> | undefined;
     for (let round = 1; round <= SMALL_ROUNDS; round++) {
-      const loop = () => measure(context, `minimal loop 2,000 x 8 KiB #${round}`, "smallLoop", { connectionString, container: container.containerName, graphEndpoint, accessToken, folder: `minimal-loop-${round}`, concurrency: CONCURRENCY } satisfies SmallLoopArgs);
+      const loop = () => measureChild(context, `minimal loop 2,000 x 8 KiB #${round}`, "smallLoop", { connectionString, container: container.containerName, graphEndpoint, accessToken, folder: `minimal-loop-${round}`, concurrency: CONCURRENCY } satisfies SmallLoopArgs);
       // A fresh ledger table and folder each round, so every round transfers all 2,000 files.
-      const env = engineEnv(context, container.containerName, freshTableName("benchsmall"), `engine-small-${round}`);
-      doneEnv ??= env;
-      const engine = () => measure(context, `engine 2,000 x 8 KiB #${round}`, "engine", { env } satisfies EngineArgs);
+      const settings = transferSettings(context, container.containerName, freshTableName("benchsmall"), `engine-small-${round}`);
+      doneSettings ??= settings;
+      const engine = () => measureTransfer(context, `engine 2,000 x 8 KiB #${round}`, settings, { uploaded: SMALL_COUNT, skipped: 0 });
       await inAlternatingOrder(round, [`loopSmall#${round}`, loop], [`engineSmall#${round}`, engine], runs);
     }
-    runs.engineDone = await measure(context, "engine sweep, 2,000 done", "engine", { env: doneEnv! } satisfies EngineArgs);
+    runs.engineDone = await measureTransfer(context, "engine sweep, 2,000 done", doneSettings!, { uploaded: 0, skipped: SMALL_COUNT });
   }
   if (groups.has("hash")) {
-    runs.hash = await measure(context, "QuickXorHash 512 MiB", "hash", { totalBytes: HASH_BYTES, updateBytes: FRAGMENT_BYTES } satisfies HashArgs);
+    runs.hash = await measureChild(context, "QuickXorHash 512 MiB", "hash", { totalBytes: HASH_BYTES, updateBytes: FRAGMENT_BYTES } satisfies HashArgs);
   }
   return runs;
 }
 
 function killChildren(): void {
-  for (const child of runningChildren) child.kill("SIGKILL");
+  for (const kill of runningChildren) kill();
 }
 
 async function main(): Promise<void> {
@@ -361,6 +457,7 @@ async function main(): Promise<void> {
   const tlsDirectory = join(certificate.certPath, "..");
   process.env.TEST_TLS_DIR ??= tlsDirectory;
   if (profileDirectory) mkdirSync(profileDirectory, { recursive: true });
+  const recordDirectory = mkdtempSync(join(tmpdir(), "bench-process-records-"));
 
   process.stderr.write("starting the OneDrive emulator (and an Azurite for each group of runs)...\n");
   let context: BenchContext | undefined;
@@ -369,6 +466,7 @@ async function main(): Promise<void> {
     killChildren();
     await emulator?.close().catch(() => undefined);
     await context?.azurite?.stop().catch(() => undefined);
+    rmSync(recordDirectory, { recursive: true, force: true });
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
@@ -377,15 +475,16 @@ async function main(): Promise<void> {
   }
   try {
     emulator = await startOneDriveEmulator({ storeContent: false });
-    context = { emulator, certPath: certificate.certPath, tlsDirectory };
+    context = { emulator, certPath: certificate.certPath, tlsDirectory, recordDirectory };
     const runs = await runMeasurements(context);
     const figures = buildFigures(runs);
     const measurements = Object.values(runs);
     const totalSeconds = (performance.now() - benchStartedAt) / 1000;
 
-    process.stdout.write(`\nonedrive-connector transfer bench (${cpus().length} cores, node ${process.version}, fragments ${FRAGMENT_MIB} MiB, concurrency ${CONCURRENCY})\n\n`);
+    process.stdout.write(`\nonedrive-connector transfer bench (${cpus().length} cores, node ${process.version}, fragments ${FRAGMENT_MIB} MiB, concurrency ${CONCURRENCY})\n`);
+    process.stdout.write(`engine runs: \`${TRANSFER_COMMAND.join(" ")}\`, spawn to exit; baselines: their work alone\n\n`);
     process.stdout.write(`${formatFigures(figures)}\n\n`);
-    process.stdout.write("CPU seconds by process (child: measured work only; emulator = this process, Azurite = its child, both over the child's lifetime)\n\n");
+    process.stdout.write("CPU seconds by process (child: a baseline's measured work, or the CLI's node over its life; npm: npm's own node; emulator = this process, Azurite = its child, both over the child's lifetime)\n\n");
     process.stdout.write(`${formatMeasurements(measurements)}\n\n`);
     const loadAfter = loadavg().map((load) => load.toFixed(2)).join(" ");
     process.stdout.write(`bench took ${totalSeconds.toFixed(0)} s; load average before ${loadBefore}, after ${loadAfter}\n`);

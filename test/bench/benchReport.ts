@@ -71,12 +71,13 @@ const seconds = (ms: number | undefined) => (ms === undefined ? "n/a" : (ms / 10
 
 export function formatMeasurements(measurements: Measurement[]): string {
   return table(
-    ["run", "wall s", "child CPU s", "npm CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "child page faults", "Graph (batched)/upload requests", "problem"],
+    ["run", "wall s", "spawn to exit s", "child CPU s", "npm CPU s", "emulator CPU s", "Azurite CPU s", "child peak RSS MB", "child page faults", "Graph (batched)/upload requests", "problem"],
     measurements.map((measurement) => {
       const result = measurement.result;
       return [
         measurement.label,
         seconds(result?.wallMs),
+        seconds(measurement.processWallMs),
         seconds(result ? result.cpuUserMs + result.cpuSystemMs : undefined),
         result?.launcherCpuMs === undefined ? "-" : seconds(result.launcherCpuMs),
         seconds(measurement.emulatorCpuMs),

@@ -484,6 +484,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nonedrive-connector transfer bench (${cpus().length} cores, node ${process.version}, fragments ${FRAGMENT_MIB} MiB, concurrency ${CONCURRENCY})\n`);
     process.stdout.write(`engine runs: \`${TRANSFER_COMMAND.join(" ")}\`, spawn to exit; baselines: their work alone\n\n`);
     process.stdout.write(`${formatFigures(figures)}\n\n`);
+    process.stdout.write("Runs. wall s: a baseline's measured work, a transfer run from spawn to exit; spawn to exit s: every run's whole process tree.\n");
     process.stdout.write("CPU seconds by process (child: a baseline's measured work, or the CLI's node over its life; npm: npm's own node; emulator = this process, Azurite = its child, both over the child's lifetime)\n\n");
     process.stdout.write(`${formatMeasurements(measurements)}\n\n`);
     const loadAfter = loadavg().map((load) => load.toFixed(2)).join(" ");

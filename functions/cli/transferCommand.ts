@@ -1,3 +1,6 @@
+import { enableCompileCache } from "./compileCache";
+enableCompileCache();
+
 import { parseArgs } from "node:util";
 import { SettingsError } from "../config/settings";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";

@@ -245,6 +245,14 @@ async function measure(context: BenchContext, label: string, mode: string, run: 
   return measurement;
 }
 
+/**
+ * What a user waits for: a process's spawn to its exit (node's start-up and module loading included; for a transfer
+ * run, npm's too). The targets compare both sides so: the engine as cron runs it, each baseline as `node` runs it.
+ */
+function spawnToExitMs(measurement: Measurement | undefined): number | undefined {
+  return usable(measurement)?.processWallMs;
+}
+
 function ratio(numerator: number | undefined, denominator: number | undefined): number | undefined {
   return numerator === undefined || denominator === undefined || denominator === 0 ? undefined : numerator / denominator;
 }
@@ -303,12 +311,20 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     figures.push({ name: "1 GiB read alone (10 MiB ranges)", value: mibPerSecond(usable(runs.read1g)), unit: "MiB/s" });
     figures.push({ name: "1 GiB PUT alone (10 MiB fragments)", value: mibPerSecond(usable(runs.put1g)), unit: "MiB/s" });
     figures.push({ name: "1 GiB minimal pipe (best run)", value: mibPerSecond(pipe), unit: "MiB/s", note: `rclone reference ${RCLONE_MIB_PER_S} MiB/s` });
-    const bestRatio = ratio(engine?.result?.wallMs, pipe?.result?.wallMs);
-    const roundRatios = Array.from({ length: PIPE_ROUNDS }, (_, index) =>
+    const bestRatio = ratio(spawnToExitMs(engine), spawnToExitMs(pipe));
+    const roundRatios = Array.from({ length: PIPE_ROUNDS }, (_, index) => ratio(spawnToExitMs(runs[`engine1g#${index + 1}`]), spawnToExitMs(runs[`pipe1g#${index + 1}`])));
+    const workRatios = Array.from({ length: PIPE_ROUNDS }, (_, index) =>
       ratio(usable(runs[`engine1g#${index + 1}`])?.result?.wallMs, usable(runs[`pipe1g#${index + 1}`])?.result?.wallMs),
     );
     const wallRatio = median(roundRatios);
-    figures.push({ name: "end to end / minimal pipe wall time (median round)", value: wallRatio, unit: "x", target: "<= 1.0", pass: wallRatio === undefined ? undefined : wallRatio <= 1.0, note: `rounds: ${formatRatios(roundRatios)}; best runs ${bestRatio?.toFixed(2) ?? "n/a"}` });
+    figures.push({
+      name: "end to end / minimal pipe, spawn to exit (median round)",
+      value: wallRatio,
+      unit: "x",
+      target: "<= 1.0",
+      pass: wallRatio === undefined ? undefined : wallRatio <= 1.0,
+      note: `rounds: ${formatRatios(roundRatios)}; best runs ${bestRatio?.toFixed(2) ?? "n/a"}; against the pipe's work alone ${median(workRatios)?.toFixed(2) ?? "n/a"}`,
+    });
     figures.push({ name: "peak RSS of the largest process, 1 file", value: engine?.result ? engine.result.maxRssKiB / 1024 : undefined, unit: "MB", note: memoryNote(engine) });
   }
   if (groups.has("rss")) {
@@ -327,12 +343,21 @@ function buildFigures(runs: Record<string, Measurement>): Figure[] {
     const loopFiles = filesPerSecond(fastest(runs, "loopSmall#"));
     figures.push({ name: "2,000 x 8 KiB: npm run transfer", value: engineFiles, unit: "files/s", note: launcherNote(fastest(runs, "engineSmall#")) });
     figures.push({ name: "2,000 x 8 KiB: minimal read-then-PUT loop", value: loopFiles, unit: "files/s" });
-    const bestRatio = ratio(engineFiles, loopFiles);
-    const roundRatios = Array.from({ length: SMALL_ROUNDS }, (_, index) =>
+    // Files per second, both runs of the same files: the loop's time over the engine's.
+    const bestRatio = ratio(spawnToExitMs(fastest(runs, "loopSmall#")), spawnToExitMs(fastest(runs, "engineSmall#")));
+    const roundRatios = Array.from({ length: SMALL_ROUNDS }, (_, index) => ratio(spawnToExitMs(runs[`loopSmall#${index + 1}`]), spawnToExitMs(runs[`engineSmall#${index + 1}`])));
+    const workRatios = Array.from({ length: SMALL_ROUNDS }, (_, index) =>
       ratio(filesPerSecond(usable(runs[`engineSmall#${index + 1}`])), filesPerSecond(usable(runs[`loopSmall#${index + 1}`]))),
     );
     const filesRatio = median(roundRatios);
-    figures.push({ name: "2,000 x 8 KiB: engine / loop (median round)", value: filesRatio, unit: "x", target: ">= 0.8", pass: filesRatio === undefined ? undefined : filesRatio >= 0.8, note: `rounds: ${formatRatios(roundRatios)}; best runs ${bestRatio?.toFixed(2) ?? "n/a"}` });
+    figures.push({
+      name: "2,000 x 8 KiB: engine / loop, spawn to exit (median round)",
+      value: filesRatio,
+      unit: "x",
+      target: ">= 0.8",
+      pass: filesRatio === undefined ? undefined : filesRatio >= 0.8,
+      note: `rounds: ${formatRatios(roundRatios)}; best runs ${bestRatio?.toFixed(2) ?? "n/a"}; against the loop's work alone ${median(workRatios)?.toFixed(2) ?? "n/a"}`,
+    });
     const done = usable(runs.engineDone);
     const doneRequests = done ? done.graphRequests + done.batchedRequests + done.uploadRequests : undefined;
     const skippedAll = done?.result?.skipped === SMALL_COUNT;

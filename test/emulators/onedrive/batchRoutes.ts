@@ -20,7 +20,8 @@ export interface BatchSubResponse {
  * `POST /v1.0/$batch`. The outer request has already passed auth and taken its own "graph" fault (a throttled
  * batch is a whole-batch 429) in handleGraphRequest. Each part then runs through handleGraphRequest itself, so it
  * takes the next "graph" fault when it starts: parts without dependsOn start in request order, a dependent part
- * starts when everything it depends on has finished. A `skip` therefore counts the $batch request first.
+ * starts when everything it depends on has finished. A `skip` therefore counts the $batch request first. A part
+ * that stalls stalls the batch.
  */
 export async function handleBatch(exchange: Exchange, context: EmulatorContext): Promise<void> {
   const method = exchange.req.method ?? "GET";
@@ -92,6 +93,12 @@ async function runPart(batch: Exchange, context: EmulatorContext, part: BatchPar
     await exchange.sendError(refusal);
   } else {
     await handleGraphRequest(exchange, context).catch((error: unknown) => exchange.sendError(toServiceError(error)));
+  }
+  if (exchange.isStalled) {
+    // The batch answers only when every part has: one part that never answers holds the whole batch, and the
+    // parts that depend on it never start.
+    await batch.stall(true);
+    return new Promise<BatchSubResponse>(() => {});
   }
   return subResponse(part, exchange.captured);
 }

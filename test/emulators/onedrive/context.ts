@@ -2,6 +2,7 @@ import type { DriveStore } from "./driveStore";
 import { type Exchange } from "./exchange";
 import type { ArmedFault, FaultPlan } from "./faults";
 import type { RecordedRequest } from "./types";
+import type { ThrottleState } from "./throttling";
 import type { SessionRegistry } from "./uploadSessions";
 
 /** Everything a route handler needs, shared by the Graph and upload origins. */
@@ -9,7 +10,9 @@ export interface EmulatorContext {
   store: DriveStore;
   sessions: SessionRegistry;
   faults: FaultPlan;
+  throttling: ThrottleState;
   accessToken: string;
+  /** A business drive or a document library: SharePoint's rules (one open session per path, stricter names). */
   business: boolean;
   simpleUploadLimitBytes: number;
   storeContent: boolean;
@@ -17,7 +20,8 @@ export interface EmulatorContext {
   graphEndpoint: string;
   /** See OneDriveEmulatorOptions.jsonBatching. */
   jsonBatching: boolean | "jsonBodiesOnly";
-  rewriteOnCommit?: (name: string) => boolean;
+  /** Whether the service rewrites this file at upload (see OneDriveEmulatorOptions.rewriteOnCommit). */
+  rewrites: (name: string) => boolean;
   /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
   requests: RecordedRequest[];
 }
@@ -34,11 +38,30 @@ export const THROTTLE_BODY = {
 export const SESSION_NOT_FOUND_MESSAGE = "The upload session was not found";
 
 /**
- * Applies the faults that act before the request is handled. Returns true when the fault answered the request
- * (throttle, transient 404), so the handler must not act.
+ * Answers a request that arrives while its origin is throttled (throttleScope "service"), before it can take a
+ * fault: a request the service refused never reached the point where a fault would hit it. True when answered.
  */
-export async function answerPreActionFault(exchange: Exchange, fault: ArmedFault | undefined): Promise<boolean> {
+export async function answerThrottleWindow(exchange: Exchange, context: EmulatorContext): Promise<boolean> {
+  const retryAfter = context.throttling.retryAfterWithinWindow(exchange.origin);
+  if (retryAfter === undefined) return false;
+  await exchange.sendJson(429, THROTTLE_BODY, { "retry-after": retryAfter });
+  return true;
+}
+
+/**
+ * Applies the faults that act before the request is handled. Returns true when the fault answered the request
+ * (throttle, transient 404) or stalled it, so the handler must not act.
+ */
+export async function answerPreActionFault(exchange: Exchange, context: EmulatorContext, fault: ArmedFault | undefined): Promise<boolean> {
   if (fault === undefined) return false;
+  if (fault.kind === "stall") {
+    await exchange.stall(fault.readBody ?? true);
+    return true;
+  }
+  if (fault.kind === "stallAfterAction") {
+    exchange.withholdAnswer = true;
+    return false;
+  }
   if (fault.kind === "slowResponse") {
     exchange.extraDelayMs = fault.delayMs ?? 0;
     return false;
@@ -46,6 +69,7 @@ export async function answerPreActionFault(exchange: Exchange, fault: ArmedFault
   if (fault.kind === "throttle") {
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+    context.throttling.noteFault(exchange.origin, fault.retryAfter);
     await exchange.sendJson(fault.status ?? 429, THROTTLE_BODY, headers);
     return true;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { EmulatedItem } from "./types";
+import type { DriveType, EmulatedItem } from "./types";
 import { quickXorHashBase64 } from "./quickXorHash";
 
 /** The emulated drive: one tree of folders and files, case-insensitive names, quota, and driveItem JSON. */
@@ -19,6 +19,8 @@ export interface StoredItem {
   fileSystemCreated: string;
   fileSystemModified: string;
   version: number;
+  /** Graph GETs left that answer without file.hashes (the hash is still being computed after an upload). */
+  hashMissingForGets: number;
 }
 
 export interface FileSystemTimes {
@@ -42,6 +44,7 @@ const MIME_TYPES: Record<string, string> = {
   png: "image/png",
   docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
   xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
   zip: "application/zip",
 };
 
@@ -57,9 +60,10 @@ export class DriveStore {
   private fileBytes = 0;
 
   constructor(
-    readonly driveType: "personal" | "business",
+    readonly driveType: DriveType,
     readonly quotaBytes: number,
     private readonly now: () => number,
+    private readonly hashMissingForGets = 0,
   ) {
     this.root = this.newItem("root", undefined, true, {});
   }
@@ -122,6 +126,7 @@ export class DriveStore {
       existing.quickXorHash = content.quickXorHash;
       existing.chunks = content.chunks;
       existing.version += 1;
+      existing.hashMissingForGets = 0;
       existing.lastModifiedDateTime = this.nowIso();
       existing.fileSystemModified = times.lastModifiedDateTime ?? existing.lastModifiedDateTime;
       if (times.createdDateTime !== undefined) existing.fileSystemCreated = times.createdDateTime;
@@ -156,6 +161,16 @@ export class DriveStore {
     item.name = newName;
     parent.children.set(newName.toLowerCase(), item);
     this.touch(item);
+  }
+
+  /** After an upload wrote the file: its hash shows up only after the drive's configured number of GETs. */
+  markHashPending(item: StoredItem): void {
+    item.hashMissingForGets = this.hashMissingForGets;
+  }
+
+  /** A Graph GET returned the item; one fewer before its hash appears. */
+  noteRead(item: StoredItem): void {
+    if (item.hashMissingForGets > 0) item.hashMissingForGets -= 1;
   }
 
   touch(item: StoredItem): void {
@@ -234,10 +249,9 @@ export class DriveStore {
       json.folder = { childCount: item.children.size };
     } else {
       const extension = item.name.includes(".") ? item.name.slice(item.name.lastIndexOf(".") + 1).toLowerCase() : "";
-      json.file = {
-        mimeType: MIME_TYPES[extension] ?? "application/octet-stream",
-        hashes: { quickXorHash: item.quickXorHash },
-      };
+      const file: Record<string, unknown> = { mimeType: MIME_TYPES[extension] ?? "application/octet-stream" };
+      if (item.hashMissingForGets === 0) file.hashes = { quickXorHash: item.quickXorHash };
+      json.file = file;
     }
     return json;
   }
@@ -316,6 +330,7 @@ export class DriveStore {
       fileSystemCreated: times.createdDateTime ?? nowIso,
       fileSystemModified: times.lastModifiedDateTime ?? nowIso,
       version: 1,
+      hashMissingForGets: 0,
     };
     this.itemsById.set(item.id, item);
     return item;

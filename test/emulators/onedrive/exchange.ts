@@ -44,7 +44,10 @@ export abstract class Exchange {
   readonly url: URL;
   /** Extra delay before the answer, set by a slowResponse fault. */
   extraDelayMs = 0;
+  /** Set by a stallAfterAction fault: the route runs to the end, and its answer is held instead of sent. */
+  withholdAnswer = false;
   private answered = false;
+  private stalledAlready = false;
 
   constructor(
     readonly req: ExchangeRequest,
@@ -64,6 +67,30 @@ export abstract class Exchange {
   get isAnswered(): boolean {
     return this.answered;
   }
+
+  get isStalled(): boolean {
+    return this.stalledAlready;
+  }
+
+  /**
+   * Never answers: reads the rest of the body first when readBody is set, then holds the connection. Resolves once
+   * the stall is in place, so the route's work (and a session's queue of fragments) can settle behind it.
+   */
+  async stall(readBody: boolean): Promise<void> {
+    this.answered = true;
+    if (this.stalledAlready) return;
+    this.stalledAlready = true;
+    this.record.status = 0;
+    if (readBody) await this.readRemainingBody();
+    this.record.stalled = true;
+    this.onStalled();
+  }
+
+  /** Called once the exchange has stalled; HttpExchange reports it to the emulator. */
+  protected onStalled(): void {}
+
+  /** Reads and counts whatever of the body no route has read. */
+  protected async readRemainingBody(): Promise<void> {}
 
   header(name: string): string | undefined {
     const value = this.req.headers[name.toLowerCase()];
@@ -112,6 +139,10 @@ export abstract class Exchange {
   }
 
   private async answer(status: number, headers: Record<string, string>, json: unknown): Promise<void> {
+    if (this.withholdAnswer && !this.answered) {
+      await this.stall(true);
+      return;
+    }
     if (!this.claimAnswer()) return;
     const delay = this.latencyMs + this.extraDelayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -130,9 +161,23 @@ export class HttpExchange extends Exchange {
     record: RecordedRequest,
     latencyMs: number,
     now: () => number,
+    private readonly stallListener: (exchange: HttpExchange) => void = () => {},
   ) {
     super(message, record, latencyMs, now);
     this.socket = message.socket;
+  }
+
+  protected override onStalled(): void {
+    this.stallListener(this);
+  }
+
+  protected override async readRemainingBody(): Promise<void> {
+    if (this.message.readableEnded || this.message.destroyed) return;
+    try {
+      for await (const chunk of this.message as AsyncIterable<Buffer>) this.countBodyBytes(chunk.length);
+    } catch {
+      // The client gave up while sending: the stall still stands, on a connection that is already gone.
+    }
   }
 
   drop(): void {

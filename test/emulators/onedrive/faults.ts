@@ -1,11 +1,12 @@
 import { mulberry32 } from "../../support/referenceAlgorithms";
-import type { Fault, FaultKind, SeededFaults } from "./types";
+import type { Fault, FaultKind, FaultRequest, SeededFaults } from "./types";
 
 /** What kind of request is asking; the store kinds only make sense for fragment PUTs. */
 export type RequestClass = "graph" | "uploadPut" | "uploadGet" | "uploadOther";
 
 const STORE_KINDS: ReadonlySet<FaultKind> = new Set(["serverErrorAfterStore", "dropAfterStore", "storePartialThenDrop"]);
-const ALL_KINDS: ReadonlySet<FaultKind> = new Set([...STORE_KINDS, "throttle", "transient404", "slowResponse"]);
+const STALL_KINDS: ReadonlySet<FaultKind> = new Set(["stall", "stallAfterAction"]);
+const ALL_KINDS: ReadonlySet<FaultKind> = new Set([...STORE_KINDS, ...STALL_KINDS, "throttle", "transient404", "slowResponse"]);
 
 /** A fault chosen for one request; partialBytes of a seeded storePartialThenDrop is picked per fragment. */
 export interface ArmedFault {
@@ -16,6 +17,7 @@ export interface ArmedFault {
   /** Seeded partial faults keep this fraction (0..1) of the fragment instead of a fixed count. */
   partialFraction?: number;
   delayMs?: number;
+  readBody?: boolean;
 }
 
 /** Seeded throttles ask for a 1 s wait: long enough to be a real wait, short enough for a benchmark. */
@@ -39,7 +41,11 @@ export class FaultPlan {
     this.add(faults);
     if (seeded !== undefined) {
       if (seeded.kinds.length === 0) throw new Error("seededFaults.kinds must name at least one fault kind");
-      for (const kind of seeded.kinds) assertKind(kind);
+      for (const kind of seeded.kinds) {
+        assertKind(kind);
+        // A seeded run must finish on its own; a stall waits for the test to end it.
+        if (STALL_KINDS.has(kind)) throw new Error(`seededFaults cannot inject '${kind}': a stall never ends by itself`);
+      }
       this.random = mulberry32(seeded.seed);
     }
   }
@@ -53,6 +59,9 @@ export class FaultPlan {
       if (fault.kind === "storePartialThenDrop" && (fault.partialBytes === undefined || fault.partialBytes < 0)) {
         throw new Error("A storePartialThenDrop fault needs partialBytes >= 0");
       }
+      if (fault.kind === "stallAfterAction" && fault.readBody === false) {
+        throw new Error("A stallAfterAction fault acts on the request, which reads its body; readBody: false only fits 'stall'");
+      }
       this.queue.push({ ...fault });
     }
   }
@@ -62,15 +71,16 @@ export class FaultPlan {
   }
 
   /** Called once per request on arrival; returns the fault to apply, if any. */
-  take(requestClass: RequestClass): ArmedFault | undefined {
+  take(requestClass: RequestClass, request: FaultRequest): ArmedFault | undefined {
     const head = this.queue[0];
-    if (head !== undefined && matches(head, requestClass)) {
+    if (head !== undefined && matches(head, requestClass, request)) {
       if (this.headSkipped < (head.skip ?? 0)) {
         this.headSkipped += 1;
       } else {
         this.queue.shift();
         this.headSkipped = 0;
-        return { ...head };
+        const { match: _match, target: _target, skip: _skip, ...armed } = head;
+        return armed;
       }
     }
     if (requestClass === "uploadPut") return this.takeSeeded();
@@ -103,10 +113,9 @@ export class FaultPlan {
   }
 }
 
-function matches(fault: Fault, requestClass: RequestClass): boolean {
-  if (STORE_KINDS.has(fault.kind)) return requestClass === "uploadPut";
-  if (fault.target === "any") return true;
-  return fault.target === requestClass;
+function matches(fault: Fault, requestClass: RequestClass, request: FaultRequest): boolean {
+  const classMatches = STORE_KINDS.has(fault.kind) ? requestClass === "uploadPut" : fault.target === "any" || fault.target === requestClass;
+  return classMatches && (fault.match === undefined || fault.match(request));
 }
 
 function assertKind(kind: FaultKind): void {

@@ -1,6 +1,6 @@
 import { isBatchPath } from "./batchRequests";
 import { handleBatch } from "./batchRoutes";
-import { answerPreActionFault, type EmulatorContext } from "./context";
+import { answerPreActionFault, answerThrottleWindow, type EmulatorContext } from "./context";
 import { BodyTooLargeError, type Exchange, readBody, readJsonBody, ServiceError } from "./exchange";
 import { parseGraphAddress } from "./graphAddress";
 import { assertCreatableName } from "./nameRules";
@@ -25,8 +25,9 @@ const MAX_TOP = 1000;
 
 /** The Graph origin: bearer auth, drive addressing, items, children, simple upload, upload-session creation, and JSON batches. */
 export async function handleGraphRequest(exchange: Exchange, context: EmulatorContext): Promise<void> {
-  const fault = context.faults.take("graph");
-  if (await answerPreActionFault(exchange, fault)) return;
+  if (await answerThrottleWindow(exchange, context)) return;
+  const fault = context.faults.take("graph", { origin: "graph", method: exchange.req.method ?? "GET", url: exchange.req.url ?? "/" });
+  if (await answerPreActionFault(exchange, context, fault)) return;
 
   const authorization = exchange.header("authorization");
   if (authorization === undefined || authorization === "") {
@@ -53,9 +54,12 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
   }
 
   switch (`${method} ${address.action ?? ""}`) {
-    case "GET ":
-      await exchange.sendJson(200, itemJson(context, resolveExisting(context, address)));
+    case "GET ": {
+      const item = resolveExisting(context, address);
+      await exchange.sendJson(200, itemJson(context, item));
+      context.store.noteRead(item);
       return;
+    }
     case "GET children":
       await listChildren(exchange, context, address, rawPathname);
       return;
@@ -100,6 +104,7 @@ async function listChildren(exchange: Exchange, context: EmulatorContext, addres
     body["@odata.nextLink"] = `${context.graphEndpoint}${rawPathname}?$top=${top}&$skiptoken=${skip + top}`;
   }
   await exchange.sendJson(200, body);
+  for (const child of page) context.store.noteRead(child);
 }
 
 async function createFolder(exchange: Exchange, context: EmulatorContext, address: ItemAddress): Promise<void> {
@@ -151,7 +156,7 @@ async function simpleUpload(exchange: Exchange, context: EmulatorContext, addres
     if (error instanceof BodyTooLargeError) throw tooLarge();
     throw error;
   }
-  if (context.rewriteOnCommit?.(name) === true) content = Buffer.concat([content, REWRITE_SUFFIX]);
+  if (context.rewrites(name)) content = Buffer.concat([content, REWRITE_SUFFIX]);
   const freed = target.existing !== undefined && conflictBehavior === "replace" ? target.existing.size : 0;
   if (content.length > context.store.remainingBytes() + freed) {
     throw new ServiceError(507, "quotaLimitReached", "Insufficient Space Available: the file does not fit in the drive's quota.");
@@ -162,6 +167,7 @@ async function simpleUpload(exchange: Exchange, context: EmulatorContext, addres
     { size: content.length, quickXorHash: quickXorHashBase64(content), chunks: context.storeContent ? [content] : undefined },
     {},
   );
+  context.store.markHashPending(item);
   await exchange.sendJson(created ? 201 : 200, itemJson(context, item));
 }
 

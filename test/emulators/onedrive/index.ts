@@ -9,7 +9,8 @@ import { HttpExchange, toServiceError } from "./exchange";
 import { FaultPlan } from "./faults";
 import { handleGraphRequest } from "./graphRoutes";
 import { handleUploadRequest } from "./uploadRoutes";
-import { SessionRegistry } from "./uploadSessions";
+import { ThrottleState } from "./throttling";
+import { isDocumentedRewriteName, SessionRegistry } from "./uploadSessions";
 import type { OneDriveEmulator, OneDriveEmulatorOptions, RecordedRequest } from "./types";
 
 export type * from "./types";
@@ -26,14 +27,39 @@ const DEFAULT_QUOTA_BYTES = 2 ** 40;
  * at (uploadOrigin, a different origin, as in the real service). Behaviour follows docs/onedrive-upload.md.
  */
 export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {}): Promise<OneDriveEmulator> {
+  const driveType = options.driveType ?? "personal";
+  const rewrites = rewritePredicate(driveType, options.rewriteOnCommit);
+  const hashMissingForGets = options.hashMissingForGets ?? 0;
+  if (!Number.isSafeInteger(hashMissingForGets) || hashMissingForGets < 0) {
+    throw new Error(`hashMissingForGets must be a whole number >= 0, not ${hashMissingForGets}`);
+  }
+  if (hashMissingForGets > 0 && driveType === "personal") {
+    throw new Error("hashMissingForGets is a business-drive habit: use driveType \"business\" or \"documentLibrary\"");
+  }
+  // Built before any server listens, so a refused fault list leaves no server behind.
+  const faults = new FaultPlan(options.faults ?? [], options.seededFaults);
   const certificate = loadTestCertificate();
   const now = options.clock ?? Date.now;
   const latencyMs = options.latencyMs ?? 0;
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  const stalledExchanges: HttpExchange[] = [];
+  const stalled: RecordedRequest[] = [];
+  const stallWaiters: { count: number; resolve: (records: RecordedRequest[]) => void }[] = [];
+  const onStalled = (exchange: HttpExchange): void => {
+    stalledExchanges.push(exchange);
+    stalled.push(exchange.record);
+    for (const waiter of stallWaiters.filter((candidate) => stalled.length >= candidate.count)) {
+      stallWaiters.splice(stallWaiters.indexOf(waiter), 1);
+      waiter.resolve([...stalled]);
+    }
+  };
 
   const newServer = (): Server => {
     const server = createServer({ key: certificate.keyPem, cert: certificate.certPem });
+    // Node answers 408 to a request whose body has not all arrived after 5 minutes; a stall with an unread body
+    // must stay silent however long the test holds it.
+    server.requestTimeout = 0;
     server.on("connection", (socket: Socket) => {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
@@ -48,7 +74,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   const graphEndpoint = `https://localhost:${graphPort}`;
   const uploadOrigin = `https://127.0.0.1:${uploadPort}`;
 
-  const store = new DriveStore(options.driveType ?? "personal", options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now);
+  const store = new DriveStore(driveType, options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now, hashMissingForGets);
   const storeContent = options.storeContent ?? true;
   const context: EmulatorContext = {
     store,
@@ -56,17 +82,18 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       now,
       idleTimeoutMs: options.sessionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       storeContent,
-      rewriteOnCommit: options.rewriteOnCommit,
+      rewrites,
     }),
-    faults: new FaultPlan(options.faults ?? [], options.seededFaults),
+    faults,
+    throttling: new ThrottleState(options.throttleScope ?? "request", now),
     accessToken: options.accessToken ?? DEFAULT_ACCESS_TOKEN,
-    business: options.driveType === "business",
+    business: driveType !== "personal",
     simpleUploadLimitBytes: options.simpleUploadLimitBytes ?? DEFAULT_SIMPLE_UPLOAD_LIMIT,
     storeContent,
     now,
     graphEndpoint,
     jsonBatching: options.jsonBatching ?? true,
-    rewriteOnCommit: options.rewriteOnCommit,
+    rewrites,
     requests,
   };
 
@@ -85,7 +112,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       startedAt: now(),
     };
     requests.push(record);
-    const exchange = new HttpExchange(req, res, record, latencyMs, now);
+    const exchange = new HttpExchange(req, res, record, latencyMs, now, onStalled);
     const handler = origin === "graph" ? handleGraphRequest : handleUploadRequest;
     handler(exchange, context).catch(async (error: unknown) => {
       await exchange.sendError(toServiceError(error)).catch(() => exchange.drop());
@@ -114,12 +141,32 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     },
     listTree: () => store.listTree(),
     openSessions: () => context.sessions.list(),
+    stalled,
+    waitForStalled: (count = 1) =>
+      stalled.length >= count
+        ? Promise.resolve([...stalled])
+        : new Promise<RecordedRequest[]>((resolve) => stallWaiters.push({ count, resolve })),
+    dropStalled: () => {
+      const open = stalledExchanges.splice(0);
+      for (const exchange of open) exchange.drop();
+      return open.length;
+    },
+    throttledCounts: () => context.throttling.snapshot(),
     close: async () => {
       const closed = Promise.all([closeServer(graphServer), closeServer(uploadServer)]);
       for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
+}
+
+/** Which uploaded names the drive rewrites; refuses a rewrite on a personal drive, which never does it. */
+function rewritePredicate(driveType: string, option: OneDriveEmulatorOptions["rewriteOnCommit"]): (name: string) => boolean {
+  if (option === undefined || option === false) return () => false;
+  if (driveType === "personal") {
+    throw new Error("rewriteOnCommit: a personal drive never rewrites uploaded files; use driveType \"business\" or \"documentLibrary\"");
+  }
+  return option === true ? isDocumentedRewriteName : option;
 }
 
 function listen(server: Server): Promise<number> {

@@ -18,7 +18,7 @@ export async function graph(
   emulator: OneDriveEmulator,
   method: string,
   path: string,
-  options: { json?: unknown; body?: Buffer | string; headers?: Record<string, string>; token?: string | null } = {},
+  options: { json?: unknown; body?: Buffer | string; headers?: Record<string, string>; token?: string | null; signal?: AbortSignal } = {},
 ): Promise<JsonResponse> {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? emulator.accessToken : options.token;
@@ -28,7 +28,7 @@ export async function graph(
     headers["content-type"] = "application/json";
     body = JSON.stringify(options.json);
   }
-  return toJson(await fetch(`${emulator.graphEndpoint}/v1.0${path}`, { method, headers, body }));
+  return toJson(await fetch(`${emulator.graphEndpoint}/v1.0${path}`, { method, headers, body, signal: options.signal }));
 }
 
 export async function createSession(
@@ -54,9 +54,10 @@ export async function putFragment(
   first: number,
   total: number,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<JsonResponse> {
   const range = `bytes ${first}-${first + bytes.length - 1}/${total}`;
-  return toJson(await fetch(uploadUrl, { method: "PUT", headers: { "content-range": range, ...headers }, body: bytes }));
+  return toJson(await fetch(uploadUrl, { method: "PUT", headers: { "content-range": range, ...headers }, body: bytes, signal }));
 }
 
 /** Sends the whole file in fragments of fragmentBytes; returns every response. */

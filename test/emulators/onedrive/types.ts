@@ -1,19 +1,40 @@
 /** Public shapes of the OneDrive emulator (see index.ts for the entry point). */
 
+/**
+ * stall: the request is accepted (body read unless readBody is false) and never answered, nor acted on.
+ * stallAfterAction: the request is carried out (fragment stored, file committed, session created, item changed,
+ * batch parts run) and then never answered. Both hold the connection open until the client gives up,
+ * dropStalled() or close().
+ */
 export type FaultKind =
   | "throttle"
   | "serverErrorAfterStore"
   | "dropAfterStore"
   | "storePartialThenDrop"
   | "transient404"
-  | "slowResponse";
+  | "slowResponse"
+  | "stall"
+  | "stallAfterAction";
 
 export type FaultTarget = "graph" | "uploadPut" | "uploadGet" | "any";
+
+/** What a fault's `match` sees of a request. */
+export interface FaultRequest {
+  origin: "graph" | "upload";
+  method: string;
+  /** Path and query as received; a batch part's is "/v1.0" + its url. */
+  url: string;
+}
+
+/** The drive kinds Graph reports in `driveType`; "business" and "documentLibrary" behave as SharePoint does. */
+export type DriveType = "personal" | "business" | "documentLibrary";
 
 export interface Fault {
   kind: FaultKind;
   /** Which requests it may hit. The three store kinds only ever hit fragment PUTs. */
   target: FaultTarget;
+  /** Narrows target further: the fault only arms on requests this returns true for (e.g. one route or one file). */
+  match?: (request: FaultRequest) => boolean;
   /** Let this many matching requests through first, counted from when this fault reaches the head of the queue. */
   skip?: number;
   /** For throttle (default 429) and serverErrorAfterStore (default 500). */
@@ -24,6 +45,11 @@ export interface Fault {
   partialBytes?: number;
   /** slowResponse: delay before answering. */
   delayMs?: number;
+  /**
+   * stall: read the whole request body before holding the connection (default true). false leaves it unread, so a
+   * large body backs up in the client's socket as it does against a server that stopped reading.
+   */
+  readBody?: boolean;
 }
 
 export interface SeededFaults {
@@ -36,13 +62,31 @@ export interface SeededFaults {
 
 export interface OneDriveEmulatorOptions {
   accessToken?: string;
-  driveType?: "personal" | "business";
+  /** Default "personal". The drive's `driveType`, also in every item's `parentReference.driveType`. */
+  driveType?: DriveType;
   simpleUploadLimitBytes?: number;
   sessionIdleTimeoutMs?: number;
   quotaBytes?: number;
   storeContent?: boolean;
-  /** Files whose stored bytes the "service" changes on upload (session commits and simple PUTs alike). */
-  rewriteOnCommit?: (name: string) => boolean;
+  /**
+   * SharePoint's rewrite of uploaded files (session commits and simple PUTs alike): the stored file gains bytes, so
+   * its size and quickXorHash differ from what was sent. true rewrites the documented kinds (.docx .xlsx .pptx
+   * .jpg .jpeg); a function picks the names itself. Only for business and documentLibrary drives: a personal drive
+   * never rewrites, so asking it to is refused.
+   */
+  rewriteOnCommit?: boolean | ((name: string) => boolean);
+  /**
+   * Business drives compute hashes after commit: a file written by an upload answers without `file.hashes` in its
+   * commit answer and in the first this-many Graph GETs that return it (item GETs and children pages), then with
+   * them. Default 0. Refused on a personal drive.
+   */
+  hashMissingForGets?: number;
+  /**
+   * "request" (default): a throttle fault answers one request. "service": a throttle fault with a Retry-After opens
+   * a window on its origin (Graph, or the upload host) until Retry-After runs out on `clock`; every request to that
+   * origin meanwhile is answered 429 with the seconds left, as the service throttles per app and user.
+   */
+  throttleScope?: "request" | "service";
   faults?: Fault[];
   seededFaults?: SeededFaults;
   clock?: () => number;
@@ -80,8 +124,10 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Request body bytes the emulator received. */
   bodyLength: number;
-  /** 0 when the emulator dropped the connection without answering. */
+  /** 0 when the emulator dropped the connection or stalled without answering. */
   status: number;
+  /** The emulator held the request without ever answering (a stall fault). */
+  stalled?: boolean;
   startedAt: number;
   /** Set on the parts of a JSON batch: the request-id of the `POST /v1.0/$batch` that carried them. */
   batchId?: string;
@@ -105,5 +151,14 @@ export interface OneDriveEmulator {
   getItem(path: string): EmulatedItem | undefined;
   listTree(): string[];
   openSessions(): OpenSessionInfo[];
+  /** Requests held by a stall fault, in the order they stalled (each after its body was read, if it was to be). */
+  stalled: RecordedRequest[];
+  /** Resolves once at least `count` requests have stalled since the emulator started. */
+  waitForStalled(count?: number): Promise<RecordedRequest[]>;
+  /** Destroys the connections of stalled requests that are still open (a reset after a server-side timeout). */
+  dropStalled(): number;
+  /** Throttled answers so far per origin: throttle faults and, with throttleScope "service", the window's 429s. */
+  throttledCounts(): { graph: number; upload: number };
+  /** Closes the servers, destroying every connection, stalled ones included. */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { answerPreActionFault, SESSION_NOT_FOUND_MESSAGE, type EmulatorContext } from "./context";
+import { answerPreActionFault, answerThrottleWindow, SESSION_NOT_FOUND_MESSAGE, type EmulatorContext } from "./context";
 import { type Exchange, ServiceError } from "./exchange";
 import type { ArmedFault, RequestClass } from "./faults";
 import type { UploadSession } from "./uploadSessions";
@@ -14,8 +14,9 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 export async function handleUploadRequest(exchange: Exchange, context: EmulatorContext): Promise<void> {
   const method = exchange.req.method ?? "GET";
   const requestClass: RequestClass = method === "PUT" ? "uploadPut" : method === "GET" ? "uploadGet" : "uploadOther";
-  const fault = context.faults.take(requestClass);
-  if (await answerPreActionFault(exchange, fault)) return;
+  if (await answerThrottleWindow(exchange, context)) return;
+  const fault = context.faults.take(requestClass, { origin: "upload", method, url: exchange.req.url ?? "/" });
+  if (await answerPreActionFault(exchange, context, fault)) return;
 
   if (exchange.header("authorization") !== undefined) {
     throw new ServiceError(

@@ -361,7 +361,7 @@ describe("OneDrive emulator: fragments", () => {
 
 describe("OneDrive emulator: commit-time rewriting and content-free storage", () => {
   test("rewriteOnCommit changes size and hash of matching files only", async () => {
-    const emulator = await startOneDriveEmulator({ rewriteOnCommit: (name) => name.endsWith(".docx") });
+    const emulator = await startOneDriveEmulator({ driveType: "business", rewriteOnCommit: (name) => name.endsWith(".docx") });
     try {
       const content = Buffer.from("office document bytes");
       const [docx] = await uploadAll(await createSession(emulator, "a.docx"), content, CHUNK);

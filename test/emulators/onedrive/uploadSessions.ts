@@ -8,9 +8,18 @@ export type ConflictBehavior = "fail" | "replace" | "rename";
 
 /** The tempauth token in an uploadUrl has a hard 24 h window (doc section 3.4), separate from idle expiry. */
 export const TEMPAUTH_WINDOW_MS = 24 * 3600 * 1000;
-/** What SharePoint-style rewriting adds to a file at commit (some JPEGs gain 11-12 bytes of EXIF). */
-/** What the emulator appends to a file it "rewrites" on upload, as SharePoint rewrites Office documents and JPEGs. */
-export const REWRITE_SUFFIX = Buffer.from("EMULATED-EXIF", "ascii").subarray(0, 12);
+/**
+ * What the emulator appends to a file it rewrites on upload, as SharePoint writes metadata into Office documents
+ * and JPEGs (some JPEGs gain 11-12 bytes of EXIF): the stored size and hash then differ from the bytes sent.
+ */
+export const REWRITE_SUFFIX = Buffer.from("EMULATED-EXI", "ascii");
+/** The kinds of file SharePoint is documented to rewrite (docs/onedrive-upload.md section 6). */
+export const REWRITTEN_EXTENSIONS: readonly string[] = [".docx", ".xlsx", ".pptx", ".jpg", ".jpeg"];
+
+export function isDocumentedRewriteName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return REWRITTEN_EXTENSIONS.some((extension) => lower.endsWith(extension));
+}
 
 export interface UploadSession {
   id: string;
@@ -37,7 +46,7 @@ export interface SessionRegistryOptions {
   now: () => number;
   idleTimeoutMs: number;
   storeContent: boolean;
-  rewriteOnCommit?: (name: string) => boolean;
+  rewrites: (name: string) => boolean;
 }
 
 export class SessionRegistry {
@@ -176,7 +185,7 @@ export class SessionRegistry {
     }
     const hasher = session.hasher.clone();
     let chunks = session.chunks;
-    if (this.options.rewriteOnCommit?.(name) === true) {
+    if (this.options.rewrites(name)) {
       hasher.update(REWRITE_SUFFIX);
       if (chunks !== undefined) chunks = [...chunks, REWRITE_SUFFIX];
     }
@@ -186,6 +195,7 @@ export class SessionRegistry {
       throw new ServiceError(507, "quotaLimitReached", "Insufficient Space Available: the file does not fit in the drive's quota.");
     }
     const result = this.store.writeFile(parent, name, { size, quickXorHash: hasher.digestBase64(), chunks }, session.times);
+    this.store.markHashPending(result.item);
     this.remove(session);
     return result;
   }

@@ -26,7 +26,7 @@ const MAX_TOP = 1000;
 /** The Graph origin: bearer auth, drive addressing, items, children, simple upload, upload-session creation, and JSON batches. */
 export async function handleGraphRequest(exchange: Exchange, context: EmulatorContext): Promise<void> {
   if (await answerThrottleWindow(exchange, context)) return;
-  const fault = context.faults.take("graph", { origin: "graph", method: exchange.req.method ?? "GET", url: exchange.req.url ?? "/" });
+  const fault = context.faults.take("graph", { origin: "graph", method: exchange.req.method ?? "GET", url: exchange.req.url ?? "/", headers: exchange.record.headers });
   if (await answerPreActionFault(exchange, context, fault)) return;
 
   const authorization = exchange.header("authorization");

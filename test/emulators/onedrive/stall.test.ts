@@ -236,8 +236,9 @@ describe("OneDrive emulator: the final answer of a multi-fragment upload is lost
     const emulator = await startOneDriveEmulator();
     try {
       const uploadUrl = await createSession(emulator, "dropped-final.bin");
+      // skip counts the earlier fragment PUTs, so the fault lands on the fourth one.
+      emulator.addFaults([{ kind: "dropAfterStore", target: "uploadPut", skip: 3 }]);
       await sendAllButLast(emulator, uploadUrl);
-      emulator.addFaults([{ kind: "dropAfterStore", target: "uploadPut" }]);
       await assert.rejects(putFragment(uploadUrl, fragments[3], 3 * CHUNK, content.length));
       await assertCommitted(emulator, uploadUrl, "dropped-final.bin");
     } finally {
@@ -249,12 +250,12 @@ describe("OneDrive emulator: the final answer of a multi-fragment upload is lost
     const emulator = await startOneDriveEmulator();
     try {
       const uploadUrl = await createSession(emulator, "stalled-final.bin");
-      // skip counts the earlier fragment PUTs, so the fault lands on the fourth one.
-      emulator.addFaults([{ kind: "stallAfterAction", target: "uploadPut", skip: 3 }]);
+      const finalRange = `bytes ${3 * CHUNK}-${content.length - 1}/${content.length}`;
+      emulator.addFaults([{ kind: "stallAfterAction", target: "uploadPut", match: (request) => request.headers["content-range"] === finalRange }]);
       await sendAllButLast(emulator, uploadUrl);
       const request = pending((signal) => putFragment(uploadUrl, fragments[3], 3 * CHUNK, content.length, {}, signal));
       const [record] = await emulator.waitForStalled(1);
-      assert.equal(record.headers["content-range"], `bytes ${3 * CHUNK}-${content.length - 1}/${content.length}`);
+      assert.equal(record.headers["content-range"], finalRange);
       await assertAbandoned(request);
       await assertCommitted(emulator, uploadUrl, "stalled-final.bin");
     } finally {

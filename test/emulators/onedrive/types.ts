@@ -24,6 +24,8 @@ export interface FaultRequest {
   method: string;
   /** Path and query as received; a batch part's is "/v1.0" + its url. */
   url: string;
+  /** Lowercased names, e.g. headers["content-range"] to pick a fragment. */
+  headers: Record<string, string>;
 }
 
 /** The drive kinds Graph reports in `driveType`; "business" and "documentLibrary" behave as SharePoint does. */

@@ -15,7 +15,7 @@ export async function handleUploadRequest(exchange: Exchange, context: EmulatorC
   const method = exchange.req.method ?? "GET";
   const requestClass: RequestClass = method === "PUT" ? "uploadPut" : method === "GET" ? "uploadGet" : "uploadOther";
   if (await answerThrottleWindow(exchange, context)) return;
-  const fault = context.faults.take(requestClass, { origin: "upload", method, url: exchange.req.url ?? "/" });
+  const fault = context.faults.take(requestClass, { origin: "upload", method, url: exchange.req.url ?? "/", headers: exchange.record.headers });
   if (await answerPreActionFault(exchange, context, fault)) return;
 
   if (exchange.header("authorization") !== undefined) {

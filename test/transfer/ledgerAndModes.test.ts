@@ -148,7 +148,7 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
   });
 
   test("a size/hash mismatch fails the file, except SharePoint's documented rewrite of Office and JPEG files", async () => {
-    const fixture = await fixtureWith({}, { rewriteOnCommit: () => true });
+    const fixture = await fixtureWith({}, { driveType: "business", rewriteOnCommit: () => true });
     await fixture.putBlob("minutes.docx", randomContent(5000));
     await fixture.putBlob("data.bin", randomContent(5000));
     const summary = await fixture.engine().sweep();

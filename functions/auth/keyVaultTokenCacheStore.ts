@@ -1,4 +1,5 @@
-import { isRestError } from "@azure/core-rest-pipeline";
+import { createDefaultHttpClient, isRestError } from "@azure/core-rest-pipeline";
+import { boundedHttpClient } from "../http/attemptTimeout";
 import { DefaultAzureCredential, TokenCredential } from "@azure/identity";
 import { SecretClient, SecretClientOptions } from "@azure/keyvault-secrets";
 import { StoredTokenCache, TokenCacheStore, TokenStoreError } from "./tokenCacheStore";
@@ -6,6 +7,8 @@ import { StoredTokenCache, TokenCacheStore, TokenStoreError } from "./tokenCache
 /** Key Vault's documented ceiling for one secret value. */
 export const KEY_VAULT_SECRET_MAX_BYTES = 25 * 1024;
 const RELINK_TAG = "relink-needed";
+/** A secret read or write is one small request; the default pipeline sets no per-attempt ceiling. */
+const VAULT_ATTEMPT_TIMEOUT_MS = 30_000;
 const TAG_VALUE_MAX = 256;
 
 export interface KeyVaultStoreOptions {
@@ -29,7 +32,10 @@ export class KeyVaultTokenCacheStore implements TokenCacheStore {
   constructor(options: KeyVaultStoreOptions) {
     this.secretName = options.secretName;
     this.description = `Key Vault secret "${options.secretName}" in ${options.vaultUrl}`;
-    this.client = new SecretClient(options.vaultUrl, options.credential ?? new DefaultAzureCredential(), options.clientOptions);
+    this.client = new SecretClient(options.vaultUrl, options.credential ?? new DefaultAzureCredential(), {
+      ...options.clientOptions,
+      httpClient: boundedHttpClient(options.clientOptions?.httpClient ?? createDefaultHttpClient(), VAULT_ATTEMPT_TIMEOUT_MS),
+    });
   }
 
   async read(): Promise<StoredTokenCache | undefined> {

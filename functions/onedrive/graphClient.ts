@@ -33,7 +33,8 @@ import {
   userAgentPolicy,
 } from "./httpPipeline";
 import { checkName, checkOneDrivePath, encodePath } from "./pathRules";
-import { parseRetryAfterMs, retryPipelinePolicies, type RetryOptions } from "./retryPolicy";
+import { defaultSleep, describeResponse, parseRetryAfterMs, retryPipelinePolicies, type RetryOptions } from "./retryPolicy";
+import { throttlePolicy, ThrottleGate } from "./throttle";
 
 /**
  * Typed client for the Graph drive calls the transfer engine needs. Every call goes through one pipeline:
@@ -58,6 +59,8 @@ export interface GraphClientOptions {
   requestTimeoutMs?: number;
   /** Drive addressed by every call. Default "/me/drive" (delegated sign-in). */
   drivePath?: string;
+  /** Shared with every other client of the Graph API in the process (JSON batches included). */
+  throttle?: ThrottleGate;
 }
 
 export interface CreateUploadSessionItem {
@@ -88,6 +91,8 @@ export class GraphClient {
   private readonly allowInsecureConnection: boolean;
   private readonly requestTimeoutMs: number;
   private readonly retryOptions: Omit<RetryOptions, "maxAttempts">;
+  /** Held closed for every Graph request of the process while the service asks to wait. */
+  readonly throttle: ThrottleGate;
   /** Folder path → id; the promise is shared so concurrent transfers into one folder create it once. */
   private readonly folderIds = new Map<string, Promise<ResolvedFolder>>();
 
@@ -107,7 +112,9 @@ export class GraphClient {
     this.pipeline.addPolicy(userAgentPolicy(productUserAgent(options.userAgentSuffix)));
     this.pipeline.addPolicy(clientRequestIdPolicy());
     const maxAttempts = options.maxRetries === undefined ? undefined : options.maxRetries + 1;
-    for (const policy of retryPipelinePolicies({ ...this.retryOptions, maxAttempts })) this.pipeline.addPolicy(policy);
+    for (const policy of retryPipelinePolicies({ ...this.retryOptions, maxAttempts, service: "Graph", throttleGateInside: true })) this.pipeline.addPolicy(policy);
+    this.throttle = options.throttle ?? new ThrottleGate("Graph", { now: this.retryOptions.now ?? Date.now, sleep: this.retryOptions.sleep ?? defaultSleep });
+    this.pipeline.addPolicy(throttlePolicy(this.throttle, describeResponse));
     this.pipeline.addPolicy(requestTimeoutPolicy());
     this.pipeline.addPolicy(graphTokenPolicy(options.tokenProvider, this.baseOrigin, this.allowInsecureConnection));
   }

@@ -10,7 +10,9 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
+import { sendWithinAttemptTimeout } from "../http/attemptTimeout";
 import { GraphNetworkError, scrubSecrets, type GraphService } from "./graphError";
+import { ThrottledError } from "./throttle";
 
 /**
  * Policies and plumbing shared by the Graph pipeline and the upload-URL pipeline.
@@ -52,40 +54,13 @@ export function clientRequestIdPolicy(): PipelinePolicy {
 }
 
 /**
- * Per-attempt timeout that fails as a retryable network error (code ETIMEDOUT). The stock transport turns its
- * own timeout into an AbortError, indistinguishable from a caller's cancel, which no retry policy may retry.
- * The attempt's `timeout` is taken over here and restored for the next attempt.
+ * Per-attempt timeout (the request's `timeout`) that fails as a retryable network error, and the invocation's
+ * signal on every attempt (sendWithinAttemptTimeout).
  */
 export function requestTimeoutPolicy(): PipelinePolicy {
   return {
     name: "onedriveRequestTimeout",
-    async sendRequest(request, next) {
-      const timeoutMs = request.timeout;
-      if (!(timeoutMs > 0)) return next(request);
-      const callerSignal = request.abortSignal;
-      const controller = new AbortController();
-      const onCallerAbort = (): void => controller.abort();
-      if (callerSignal?.aborted) controller.abort();
-      else callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, timeoutMs);
-      request.abortSignal = controller.signal;
-      request.timeout = 0;
-      try {
-        return await next(request);
-      } catch (error) {
-        if (timedOut) throw new RestError(`no complete response within ${timeoutMs} ms`, { code: "ETIMEDOUT", request });
-        throw error;
-      } finally {
-        clearTimeout(timer);
-        callerSignal?.removeEventListener("abort", onCallerAbort);
-        request.abortSignal = callerSignal;
-        request.timeout = timeoutMs;
-      }
-    },
+    sendRequest: (request, next) => sendWithinAttemptTimeout(request, request.timeout, next),
   };
 }
 
@@ -127,6 +102,8 @@ export async function sendThroughPipeline(
     return await pipeline.sendRequest(httpClient, request);
   } catch (error) {
     if (error instanceof Error && error.name === "AbortError") throw error;
+    // The throttle gate's refusal to wait past the deadline is the caller's to act on, not a network failure.
+    if (error instanceof ThrottledError) throw error;
     // The token provider's own errors (a relink needed, a vault refusing access) are not network failures.
     if (error instanceof TokenUnavailableError) throw error.reason;
     const code = errorCode(error) ?? RestError.REQUEST_SEND_ERROR;

@@ -4,6 +4,7 @@ import {
   type PipelineRequest,
   type RetryStrategy,
 } from "@azure/core-rest-pipeline";
+import { callContext, linkedSignal, timeLeftMs } from "../http/callContext";
 import { isTransientNetworkError } from "./graphError";
 
 /**
@@ -14,6 +15,9 @@ import { isTransientNetworkError } from "./graphError";
  * - 429/503/509 without those headers, 408, 500, 502, 504 and network failures: exponential backoff with full
  *   jitter (random in [0, min(cap, base·2^(attempt-1))]) so parallel transfers do not retry in lockstep.
  * - Everything else (other 4xx, 501, 505): not retried.
+ * - No wait outlasts the invocation's deadline (callContext): a retry that could only start after it is not made,
+ *   and the failure (with its Retry-After) goes back to the caller, which hands the work over.
+ * - Each retry writes one line to the invocation's log: what, status, code, request id and the wait.
  */
 
 export interface RetryOptions {
@@ -156,15 +160,38 @@ function abortError(): Error {
  * wait cannot be replaced, so the strategy asks it for 0 ms and the companion policy below it performs the real
  * wait through `sleep`, which keeps tests free of real minutes-long waits. Add both, in the returned order.
  */
-export function retryPipelinePolicies(options: RetryOptions = {}): PipelinePolicy[] {
+export interface RetryPipelineOptions extends RetryOptions {
+  /** Names the service in log lines. */
+  service?: string;
+  /**
+   * A throttle gate (throttle.ts) sits inside the loop: it holds the retry of a throttling answer with Retry-After
+   * (and every other request) until the wait is over and writes that wait's line, so the loop does not wait again.
+   */
+  throttleGateInside?: boolean;
+}
+
+export function retryPipelinePolicies(options: RetryPipelineOptions = {}): PipelinePolicy[] {
   const pendingWaits = new WeakMap<PipelineRequest, number>();
   const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const strategy: RetryStrategy = {
     name: "onedriveRetryStrategy",
     retry({ retryCount, response, responseError }) {
-      const delay = retryDelayMs(responseError ?? response, retryCount + 1, options);
-      if (delay === undefined) return { skipStrategy: true };
+      const timeLeft = timeLeftMs(now());
+      const maxRetryAfterMs = Math.min(options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS, timeLeft);
+      const delay = retryDelayMs(responseError ?? response, retryCount + 1, { ...options, maxRetryAfterMs });
+      if (delay === undefined || delay > timeLeft) return { skipStrategy: true };
       const request = response?.request ?? responseError?.request;
+      if (request && response && options.throttleGateInside && isThrottleAnswerWithWait(response, now())) {
+        pendingWaits.set(request, 0);
+        return { retryAfterInMs: 0 };
+      }
+      if (request) {
+        const what = `${options.service ?? "Graph"} ${request.method} ${new URL(request.url).pathname}`;
+        const why = response ? describeResponse(response) : describeNetworkFailure(responseError);
+        callContext().log?.(`${what}: ${why}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${retryCount + 2} of ${maxAttempts})`);
+      }
       if (!request) return { retryAfterInMs: delay };
       pendingWaits.set(request, delay);
       return { retryAfterInMs: 0 };
@@ -176,11 +203,37 @@ export function retryPipelinePolicies(options: RetryOptions = {}): PipelinePolic
       const delay = pendingWaits.get(request);
       if (delay !== undefined) {
         pendingWaits.delete(request);
-        if (delay > 0) await sleep(delay, request.abortSignal);
+        if (delay > 0) await sleep(delay, linkedSignal(request.abortSignal as AbortSignal | undefined));
       }
       return next(request);
     },
   };
-  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   return [coreRetryPolicy([strategy], { maxRetries: Math.max(0, maxAttempts - 1) }), waitPolicy];
+}
+
+function isThrottleAnswerWithWait(response: { status: number; headers: HeaderSource }, nowMs: number): boolean {
+  return THROTTLE_STATUSES.has(response.status) && parseRetryAfterMs(response.headers, nowMs) !== undefined;
+}
+
+/** "503 serviceNotAvailable (request id …)": a failed answer as a log line or a throttle cause names it. */
+export function describeResponse(response: { status: number; headers: HeaderSource; bodyAsText?: string | null }): string {
+  const requestId = response.headers.get("request-id") ?? response.headers.get("x-ms-request-id") ?? response.headers.get("sprequestguid");
+  const code = errorCodeOf(response.bodyAsText);
+  return `${response.status}${code ? ` ${code}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
+}
+
+function describeNetworkFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return `no answer (${typeof code === "string" && code !== "" ? code : "network error"})`;
+}
+
+/** The Graph error body's `error.code`, when the body is one. */
+function errorCodeOf(bodyText: string | null | undefined): string | undefined {
+  if (!bodyText || bodyText[0] !== "{") return undefined;
+  try {
+    const code = (JSON.parse(bodyText) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === "string" && code !== "" ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -19,7 +19,8 @@ import {
   sendThroughPipeline,
   userAgentPolicy,
 } from "./httpPipeline";
-import { parseRetryAfterMs, retryPipelinePolicies, type RetryOptions } from "./retryPolicy";
+import { defaultSleep, describeResponse, parseRetryAfterMs, retryPipelinePolicies, type RetryOptions } from "./retryPolicy";
+import { throttlePolicy, ThrottleGate } from "./throttle";
 
 /**
  * Requests to an upload session's uploadUrl: fragment PUTs, status GET, cancel DELETE. The URL carries its own
@@ -52,6 +53,8 @@ export interface UploadSessionClientOptions {
   fragmentTimeoutMs?: number;
   /** Per-attempt timeout of status and cancel requests. Default 60 s. */
   controlTimeoutMs?: number;
+  /** Shared by every request to upload URLs in the process. */
+  throttle?: ThrottleGate;
 }
 
 export interface PutFragmentOptions {
@@ -82,6 +85,8 @@ export class UploadSessionClient {
     this.fragmentPipeline = createEmptyPipeline();
     this.fragmentPipeline.addPolicy(userAgentPolicy(userAgent));
     this.fragmentPipeline.addPolicy(clientRequestIdPolicy());
+    const throttle = options.throttle ?? new ThrottleGate("Upload session", { now: this.now, sleep: options.retry?.sleep ?? defaultSleep });
+    this.fragmentPipeline.addPolicy(throttlePolicy(throttle, describeResponse));
     this.fragmentPipeline.addPolicy(requestTimeoutPolicy());
     this.fragmentPipeline.addPolicy(noAuthorizationPolicy());
 
@@ -89,7 +94,8 @@ export class UploadSessionClient {
     this.controlPipeline.addPolicy(userAgentPolicy(userAgent));
     this.controlPipeline.addPolicy(clientRequestIdPolicy());
     const maxAttempts = options.maxRetries === undefined ? undefined : options.maxRetries + 1;
-    for (const policy of retryPipelinePolicies({ ...options.retry, maxAttempts })) this.controlPipeline.addPolicy(policy);
+    for (const policy of retryPipelinePolicies({ ...options.retry, maxAttempts, service: "Upload session", throttleGateInside: true })) this.controlPipeline.addPolicy(policy);
+    this.controlPipeline.addPolicy(throttlePolicy(throttle, describeResponse));
     this.controlPipeline.addPolicy(requestTimeoutPolicy());
     this.controlPipeline.addPolicy(noAuthorizationPolicy());
   }

@@ -1,5 +1,25 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { RestError } from "@azure/core-rest-pipeline";
+import { linkedSignal, signalWithin } from "../http/callContext";
+
+/**
+ * A ranged read's body may stall after its headers came (the SDK's per-try timeout stops at the headers): it gets
+ * a floor plus a second per MiB, far beyond a healthy read (hundreds of MiB/s) and short enough to free the worker.
+ */
+const READ_FLOOR_MS = 30_000;
+const READ_MS_PER_MIB = 1_000;
+/** A properties request, or the whole listing of a container (5,000 blobs a page). */
+const PROPERTIES_TIMEOUT_MS = 60_000;
+const LISTING_TIMEOUT_MS = 10 * 60_000;
+
+/** A ranged read that did not finish in its time: temporary, like any network failure (the read is tried again later). */
+export class BlobReadTimeoutError extends Error {
+  readonly code = "ETIMEDOUT";
+  constructor(readonly blobName: string, offset: number, count: number, timeoutMs: number) {
+    super(`Blob "${blobName}": ${count} bytes at offset ${offset} did not arrive within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "BlobReadTimeoutError";
+  }
+}
 
 /** Blob properties return ETags quoted, listings unquoted: every comparison goes through this. */
 export function normaliseEtag(etag: string | undefined): string {
@@ -38,14 +58,18 @@ function statusOf(error: unknown): number | undefined {
  * blob overwritten mid-transfer fails the read instead of mixing two versions in OneDrive.
  */
 export class BlobSource {
-  constructor(readonly container: ContainerClient) {}
+  constructor(
+    readonly container: ContainerClient,
+    /** How long a ranged read of `count` bytes may take; tests shorten it. */
+    private readonly readTimeoutMs: (count: number) => number = (count) => READ_FLOOR_MS + Math.ceil(count / (1024 * 1024)) * READ_MS_PER_MIB,
+  ) {}
 
   get containerName(): string {
     return this.container.containerName;
   }
 
   async *list(prefix: string): AsyncIterable<SourceBlob> {
-    for await (const item of this.container.listBlobsFlat({ prefix: prefix || undefined })) {
+    for await (const item of this.container.listBlobsFlat({ prefix: prefix || undefined, abortSignal: signalWithin(LISTING_TIMEOUT_MS) })) {
       yield {
         name: item.name,
         etag: normaliseEtag(item.properties.etag),
@@ -57,7 +81,7 @@ export class BlobSource {
 
   async getProperties(name: string): Promise<SourceBlob> {
     try {
-      const properties = await this.container.getBlobClient(name).getProperties();
+      const properties = await this.container.getBlobClient(name).getProperties({ abortSignal: signalWithin(PROPERTIES_TIMEOUT_MS) });
       return {
         name,
         etag: normaliseEtag(properties.etag),
@@ -74,10 +98,13 @@ export class BlobSource {
   async readRange(blob: Pick<SourceBlob, "name" | "etag">, offset: number, count: number, target: Buffer, abortSignal?: AbortSignal): Promise<Buffer> {
     const view = target.subarray(0, count);
     if (count === 0) return view;
+    const timeoutMs = this.readTimeoutMs(count);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const callerSignal = linkedSignal(abortSignal);
     try {
       const response = await this.container.getBlobClient(blob.name).download(offset, count, {
         conditions: { ifMatch: `"${blob.etag}"` },
-        abortSignal,
+        abortSignal: callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout,
       });
       const stream = response.readableStreamBody;
       if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
@@ -98,6 +125,7 @@ export class BlobSource {
     } catch (error) {
       const status = statusOf(error);
       if (status === 412 || status === 404) throw new BlobChangedError(blob.name, blob.etag, error);
+      if (timeout.aborted && !callerSignal?.aborted) throw new BlobReadTimeoutError(blob.name, offset, count, timeoutMs);
       throw error;
     }
   }

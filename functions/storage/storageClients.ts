@@ -2,7 +2,23 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import type { QueueServiceClient } from "@azure/storage-queue";
 import { TableClient } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/identity";
+import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
 import type { StorageConnection } from "../config/settings";
+import { boundedHttpClient } from "../http/attemptTimeout";
+
+/**
+ * Per-attempt ceilings (the SDKs set none by default). A table or queue request carries one small entity or message,
+ * and a ledger write must fail over well inside a claim's 60 s lease; a blob request is metadata (a ranged read has
+ * its own bound in blobSource).
+ */
+export const STORAGE_ATTEMPT_TIMEOUTS_MS = { blob: 60_000, table: 15_000, queue: 30_000 } as const;
+
+export interface StorageClientOptions {
+  /** Replaces the network under the table client (tests). */
+  transport?: HttpClient;
+  /** Per-attempt ceilings; tests shorten them. */
+  attemptTimeoutsMs?: { blob: number; table: number; queue: number };
+}
 
 /*
  * The queue and identity SDKs are loaded when first needed: a CLI sweep with a connection string uses neither, and
@@ -31,27 +47,36 @@ function serviceUri(explicit: string | undefined, blobServiceUri: string, servic
   return explicit ?? blobServiceUri.replace(".blob.", `.${service}.`);
 }
 
-/** One account serves the source blobs, the transfer queue and the ledger table; built once per process. */
-export function createStorageClients(connection: StorageConnection): StorageClients {
+/**
+ * One account serves the source blobs, the transfer queue and the ledger table; built once per process. Every
+ * attempt of every client is bounded; the table client's also follows the invocation's signal (attemptTimeout.ts).
+ */
+export function createStorageClients(connection: StorageConnection, options: StorageClientOptions = {}): StorageClients {
+  const timeouts = options.attemptTimeoutsMs ?? STORAGE_ATTEMPT_TIMEOUTS_MS;
+  // The storage SDKs take the older transport interface, and their per-try timeout only asks the server to give up
+  // (the `timeout` query parameter): blobSource and transferQueue bound their calls themselves (signalWithin).
+  const blobOptions = { retryOptions: { tryTimeoutInMs: timeouts.blob } };
+  const queueOptions = { retryOptions: { tryTimeoutInMs: timeouts.queue } };
+  const tableOptions = { httpClient: boundedHttpClient(options.transport ?? createDefaultHttpClient(), timeouts.table) };
   if (connection.kind === "connectionString") {
     const { connectionString } = connection;
     let queueService: QueueServiceClient | undefined;
     return {
-      blobService: BlobServiceClient.fromConnectionString(connectionString),
+      blobService: BlobServiceClient.fromConnectionString(connectionString, blobOptions),
       get queueService() {
-        return (queueService ??= queueSdk().QueueServiceClient.fromConnectionString(connectionString));
+        return (queueService ??= queueSdk().QueueServiceClient.fromConnectionString(connectionString, queueOptions));
       },
       tableClient: (tableName) =>
-        TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: isInsecureEndpoint(connectionString) }),
+        TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) }),
     };
   }
   const credential = identityCredential(connection.clientId);
   let queueService: QueueServiceClient | undefined;
   return {
-    blobService: new BlobServiceClient(connection.blobServiceUri, credential),
+    blobService: new BlobServiceClient(connection.blobServiceUri, credential, blobOptions),
     get queueService() {
-      return (queueService ??= new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential));
+      return (queueService ??= new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential, queueOptions));
     },
-    tableClient: (tableName) => new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential),
+    tableClient: (tableName) => new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions),
   };
 }

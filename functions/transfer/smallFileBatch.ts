@@ -3,6 +3,8 @@ import type { GraphClient } from "../onedrive/graphClient";
 import type { BatchableRequest, BatchSubRequest, BatchSubResponse, ConflictBehavior, DriveItem } from "../onedrive/graphTypes";
 import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
 
+const THROTTLE_STATUSES = new Set([429, 503, 509]);
+
 /**
  * Small files travel to OneDrive in JSON batches: each file is a simple PUT …/content (which honours
  * conflictBehavior) and then a PATCH of its fileSystemInfo (the only way to keep the blob's time without an upload
@@ -205,7 +207,14 @@ export class SmallFileBatcher {
       queued.reject(error);
       return;
     }
-    // Throttled or transient: this request alone waits as asked, then rides in a later batch.
+    if (error.retryAfterMs !== undefined && THROTTLE_STATUSES.has(error.status)) {
+      // Throttling holds back every Graph request of the process (throttle.ts), this batch's next one included.
+      this.graph.throttle.close(error.retryAfterMs, `${error.status} ${error.code} in a JSON batch${error.requestId ? ` (request id ${error.requestId})` : ""}`);
+      this.queue.push(queued);
+      this.dispatch();
+      return;
+    }
+    // Transient: this request alone waits as asked, then rides in a later batch.
     this.options.sleep(delayMs).then(
       () => {
         this.queue.push(queued);

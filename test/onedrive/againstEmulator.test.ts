@@ -20,8 +20,8 @@ interface Harness {
 
 async function startHarness(options: OneDriveEmulatorOptions = {}): Promise<Harness> {
   const emulator = await startOneDriveEmulator(options);
-  const { sleep, delays } = recordingSleep();
-  const retry = { sleep, random: () => 0.5 };
+  const { sleep, delays, now } = recordingSleep();
+  const retry = { sleep, now, random: () => 0.5 };
   return {
     emulator,
     delays,

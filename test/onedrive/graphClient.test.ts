@@ -13,14 +13,14 @@ async function withClient(
   options: Partial<GraphClientOptions> = {},
 ): Promise<void> {
   const server = await startScriptedServer(script);
-  const { sleep, delays } = recordingSleep();
+  const { sleep, delays, now } = recordingSleep();
   try {
     const client = new GraphClient({
       baseUrl: `${server.origin}/v1.0`,
       tokenProvider: new StaticAccessTokenProvider(TOKEN),
       allowInsecureConnection: true,
       ...options,
-      retry: { sleep, random: () => 0.5, ...options.retry },
+      retry: { sleep, now, random: () => 0.5, ...options.retry },
     });
     await run(client, server, delays);
   } finally {

@@ -73,12 +73,20 @@ export async function startScriptedServer(handler: ScriptedHandler | ScriptedAns
 }
 
 /** A sleep that returns at once and records what it was asked to wait. */
-export function recordingSleep(): { sleep: (delayMs: number) => Promise<void>; delays: number[] } {
+/**
+ * A sleep that returns at once and records the delay, with the clock it moves: waits computed against a deadline
+ * (a throttle window's end) see the time a sleep stood for as passed.
+ */
+export function recordingSleep(): { sleep: (delayMs: number) => Promise<void>; delays: number[]; now: () => number } {
   const delays: number[] = [];
+  let slept = 0;
+  const startedAt = Date.now();
   return {
     delays,
+    now: () => startedAt + slept,
     sleep: (delayMs: number) => {
       delays.push(delayMs);
+      slept += delayMs;
       return Promise.resolve();
     },
   };

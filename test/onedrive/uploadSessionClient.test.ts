@@ -13,9 +13,9 @@ async function withUploads(
   options: UploadSessionClientOptions = {},
 ): Promise<void> {
   const server = await startScriptedServer(script);
-  const { sleep, delays } = recordingSleep();
+  const { sleep, delays, now } = recordingSleep();
   try {
-    const uploads = new UploadSessionClient({ allowInsecureConnection: true, retry: { sleep, random: () => 0.5 }, ...options });
+    const uploads = new UploadSessionClient({ allowInsecureConnection: true, retry: { sleep, now, random: () => 0.5 }, ...options });
     await run(uploads, `${server.origin}/up/session-1?guid='x'&tempauth=${TEMPAUTH}`, server, delays);
   } finally {
     await server.close();

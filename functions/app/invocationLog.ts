@@ -9,7 +9,3 @@ export function invocationLog(context: InvocationContext): TransferLog {
     error: (message) => context.error(message),
   };
 }
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

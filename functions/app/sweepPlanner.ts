@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import type { SourceBlob } from "../storage/blobSource";
-import type { LedgerRecord } from "../storage/ledger";
+import { holdsLiveClaim, isDoneFor, type LedgerRecord } from "../storage/ledgerRow";
 import type { TransferServices } from "../transfer/blobTransfer";
 import { REQUEUE_WINDOW_MS } from "./hostLimits";
 import type { TransferQueue } from "./transferQueue";
@@ -25,8 +25,8 @@ export type SkipReason = keyof SweepRun["skipped"];
  */
 export function reasonToSkip(blob: SourceBlob, record: LedgerRecord | undefined, now: number, windowMs = REQUEUE_WINDOW_MS): SkipReason | undefined {
   if (!record) return undefined;
-  if (record.status === "done" && record.blobEtag === blob.etag) return "done";
-  if (record.claimOwner && Date.parse(record.claimExpiresAt ?? "") > now) return "inFlight";
+  if (isDoneFor(record, blob.etag)) return "done";
+  if (holdsLiveClaim(record, now)) return "inFlight";
   if (record.queuedEtag === blob.etag && record.queuedAt && now - Date.parse(record.queuedAt) < windowMs) return "queued";
   return undefined;
 }

@@ -1,5 +1,6 @@
 import type { LinkState } from "../auth/linkState";
-import type { LedgerRecord, SweepRunRecord, TransferStatus } from "../storage/ledger";
+import type { SweepRunRecord } from "../storage/ledger";
+import { holdsLiveClaim, type LedgerRecord, type TransferStatus } from "../storage/ledgerRow";
 
 /** Failures listed by the status endpoint, newest first. */
 const LAST_FAILURES = 20;
@@ -50,10 +51,6 @@ export interface TransferStatusReport {
 function percentOf(record: LedgerRecord): number {
   if (record.status === "done") return 100;
   return record.size > 0 ? Math.floor((record.confirmedBytes / record.size) * 1000) / 10 : 0;
-}
-
-function holdsLiveClaim(record: LedgerRecord, now: number): boolean {
-  return Boolean(record.claimOwner) && Date.parse(record.claimExpiresAt ?? "") > now;
 }
 
 /**

@@ -3,7 +3,8 @@ import { isRelinkRequiredError } from "../auth/relinkRequiredError";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
-import { describeError, invocationLog } from "./invocationLog";
+import { errorText } from "../shared/errorText";
+import { invocationLog } from "./invocationLog";
 import { MalformedMessageError, parseQueueMessage } from "./queueMessages";
 import { runSweep } from "./sweepPlanner";
 import type { TransferQueue } from "./transferQueue";
@@ -76,7 +77,7 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       if (isRelinkRequiredError(error)) {
         // Retrying cannot help until a person signs in again; the token store records it for the status endpoint.
         // The queue mark goes so the first sweep after the relink queues the blob again.
-        log.error(`${blob}: not transferred. ${describeError(error)}`);
+        log.error(`${blob}: not transferred. ${errorText(error)}`);
         await ledger.clearQueued(blob).catch(() => undefined);
         return;
       }
@@ -109,18 +110,18 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
   /** On the last attempt the ledger row learns why, because the poison queue itself says nothing about the blob. */
   async function noteFailedAttempt(engine: TransferEngine, blob: string, error: unknown, attempt: number, log: TransferLog): Promise<void> {
     if (attempt < maxDequeueCount) {
-      log.warn(`${blob}: attempt ${attempt} of ${maxDequeueCount} failed (${describeError(error)}); the host retries it`);
+      log.warn(`${blob}: attempt ${attempt} of ${maxDequeueCount} failed (${errorText(error)}); the host retries it`);
       return;
     }
     const { ledger } = engine.services;
-    const lastError = `moved to the poison queue after ${attempt} attempts: ${describeError(error)}`;
+    const lastError = `moved to the poison queue after ${attempt} attempts: ${errorText(error)}`;
     try {
       const row = await ledger.get(blob);
       // A row mid-upload keeps its status, so the next attempt resumes its upload session instead of starting over.
       const status = row?.status === "uploading" ? {} : { status: "failed" as const };
       await ledger.merge(blob, { ...status, lastError, lastErrorAt: new Date(now()).toISOString(), queuedAt: undefined, queuedEtag: undefined });
     } catch (recordError) {
-      log.error(`${blob}: could not record the poison-queue move in the ledger either: ${describeError(recordError)}`);
+      log.error(`${blob}: could not record the poison-queue move in the ledger either: ${errorText(recordError)}`);
     }
     log.error(`${blob}: ${lastError}`);
   }

@@ -3,7 +3,8 @@ import pLimit from "p-limit";
 import { BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
-import { describeError, invocationLog } from "./invocationLog";
+import { errorText } from "../shared/errorText";
+import { invocationLog } from "./invocationLog";
 import { newRunId } from "./sweepPlanner";
 import type { TransferQueue } from "./transferQueue";
 import { buildStatusReport, rowView, type LinkReport } from "./transferStatus";
@@ -97,7 +98,7 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
   try {
     body = JSON.parse(bodyText);
   } catch (error) {
-    throw new BadRequest(`The body is not valid JSON (${describeError(error)}). Send {} or nothing to sweep, or {"blobs":["name", ...]}.`);
+    throw new BadRequest(`The body is not valid JSON (${errorText(error)}). Send {} or nothing to sweep, or {"blobs":["name", ...]}.`);
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new BadRequest('The body must be a JSON object: {} to sweep, or {"blobs":["name", ...]}.');
@@ -125,7 +126,7 @@ export function createTransferStatusHandler(dependencies: HttpDependencies): Htt
     const [records, lastSweep, link, approximateMessages] = await Promise.all([
       ledger.readAll(),
       ledger.lastSweepRun(),
-      dependencies.linkState().catch((error: unknown): LinkReport => ({ linked: false, relinkNeeded: false, error: `could not read the sign-in state: ${describeError(error)}` })),
+      dependencies.linkState().catch((error: unknown): LinkReport => ({ linked: false, relinkNeeded: false, error: `could not read the sign-in state: ${errorText(error)}` })),
       dependencies.queue.approximateDepth().catch(() => undefined),
     ]);
     const report = buildStatusReport({

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { AuthError, CryptoProvider, PromptValue, ResponseMode } from "@azure/msal-node";
 import { decideAccount } from "./accountPolicy";
+import { errorText } from "../shared/errorText";
 import { AuthSettings } from "./authSettings";
 import { graphFilesScope } from "./graphScope";
 import { createConfidentialClient } from "./msalClient";
@@ -120,5 +121,5 @@ export function describeAuthError(error: unknown): string {
     const description = error.errorMessage.split(/\r?\n/)[0] ?? "";
     return `${error.errorCode}${description ? `: ${description}` : ""}${error.correlationId ? ` (correlation id ${error.correlationId})` : ""}`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

@@ -17,7 +17,7 @@ export interface EngineSettings {
   sourcePrefix: string;
   /** Normalised: no leading or trailing slash; empty means the drive root. */
   destFolder: string;
-  chunkSizeBytes: number;
+  fragmentSizeBytes: number;
   conflictBehavior: ConflictBehavior;
   afterTransfer: AfterTransferMode;
   archiveContainer: string;
@@ -133,8 +133,8 @@ function storageConnection(reader: SettingsReader): StorageConnection {
 }
 
 /** CHUNK_SIZE_MB MiB rounded down to a multiple of 320 KiB: 10 → 10,485,760; 60 → 62,586,880 (under 60 MiB). */
-export function chunkSizeBytes(chunkSizeMiB: number): number {
-  const requested = chunkSizeMiB === 60 ? 60 * 1024 * 1024 - 1 : chunkSizeMiB * 1024 * 1024;
+export function fragmentSizeBytes(fragmentSizeMiB: number): number {
+  const requested = fragmentSizeMiB === 60 ? 60 * 1024 * 1024 - 1 : fragmentSizeMiB * 1024 * 1024;
   return Math.floor(requested / FRAGMENT_GRANULARITY) * FRAGMENT_GRANULARITY;
 }
 
@@ -167,7 +167,7 @@ export function readEngineSettings(reader: SettingsReader): EngineSettings {
     sourceContainer: containerName(reader, "SOURCE_CONTAINER"),
     sourcePrefix: reader.string("SOURCE_PREFIX").replace(/^\/+/, ""),
     destFolder: normaliseFolder(reader.string("DEST_FOLDER")),
-    chunkSizeBytes: chunkSizeBytes(reader.integer("CHUNK_SIZE_MB", 1, 60)),
+    fragmentSizeBytes: fragmentSizeBytes(reader.integer("CHUNK_SIZE_MB", 1, 60)),
     conflictBehavior: reader.oneOf("CONFLICT_BEHAVIOR", CONFLICT_BEHAVIORS),
     afterTransfer: reader.oneOf("AFTER_TRANSFER", AFTER_TRANSFER_MODES),
     archiveContainer: containerName(reader, "ARCHIVE_CONTAINER"),

@@ -1,46 +1,10 @@
 import { createHash } from "node:crypto";
 import { RestError } from "@azure/core-rest-pipeline";
 import { odata, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
-import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
+import { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
+import { claimFields, isLiveClaimOfOther, type LedgerChanges, type LedgerRecord } from "./ledgerRow";
 
 export { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
-
-export type TransferStatus = "pending" | "uploading" | "done" | "failed";
-
-/** One row per source blob: what the last transfer of which version reached, so any process can resume it. */
-export interface LedgerRecord {
-  blobName: string;
-  /** Normalised ETag of the blob version this row describes ("etag" itself is the table row's own ETag). */
-  blobEtag: string;
-  status: TransferStatus;
-  size: number;
-  destinationPath: string;
-  /** Upload session URL (carries its own credential: never log it). */
-  uploadUrl?: string;
-  uploadExpiresAt?: string;
-  /** Bytes OneDrive confirmed at the last checkpoint. */
-  confirmedBytes: number;
-  /** QuickXorHash state covering bytes [0, hashedBytes), so a resumed transfer need not re-read what it hashed. */
-  hashState?: string;
-  hashedBytes?: number;
-  fragments: number;
-  attempts: number;
-  lastError?: string;
-  lastErrorAt?: string;
-  warning?: string;
-  driveItemId?: string;
-  quickXorHash?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
-  updatedAt?: string;
-  /** Set when a message for this ETag was put on the transfer queue, so sweeps do not queue it twice. */
-  queuedAt?: string;
-  queuedEtag?: string;
-  claimOwner?: string;
-  claimExpiresAt?: string;
-  afterTransferDone?: boolean;
-}
 
 /** When a sweep last ran and what it queued (for the status endpoint). */
 export interface SweepRunRecord {
@@ -56,8 +20,6 @@ export interface SweepRunRecord {
 }
 
 const SWEEP_RUNS_PARTITION = "_sweepruns";
-
-export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
@@ -213,7 +175,7 @@ export class Ledger implements GuardedRowWriter {
         }
       }
       const { record } = existing;
-      if (isHeldByOther(record, resolved.owner, now) && !takeOver?.(record)) return undefined;
+      if (isLiveClaimOfOther(record, resolved.owner, now) && !takeOver?.(record)) return undefined;
       try {
         const etag = await this.writeGuarded(blobName, fields, existing.etag);
         return new ClaimedRow(writer, { ...record, ...fields }, etag, resolved, record);

@@ -1,5 +1,6 @@
-import { ClaimedRow, ClaimLostError, claimFields, isHeldByOther, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
-import { ledgerShardOf, MAX_ROWS_PER_TRANSACTION, rowEtagOf, type Ledger, type LedgerChanges, type LedgerRecord, type LedgerRowWrite } from "./ledger";
+import { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
+import { ledgerShardOf, MAX_ROWS_PER_TRANSACTION, rowEtagOf, type Ledger, type LedgerRowWrite } from "./ledger";
+import { claimFields, isLiveClaimOfOther, type LedgerChanges, type LedgerRecord } from "./ledgerRow";
 
 /**
  * Ledger writes grouped into entity-group transactions. A small file costs little more than its ledger round trips,
@@ -138,7 +139,7 @@ export async function claimRowsTogether(
       return;
     }
     const rowEtag = rowEtagOf(known);
-    if (isHeldByOther(known, resolved.owner, now)) return;
+    if (isLiveClaimOfOther(known, resolved.owner, now)) return;
     if (rowEtag === undefined) return alone.push(index);
     together.push({ index, write: { kind: "merge", blobName: request.blobName, changes: fields, rowEtag }, record: { ...known, ...fields }, previous: known });
   });

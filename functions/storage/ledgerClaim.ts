@@ -1,4 +1,4 @@
-import type { LedgerChanges, LedgerRecord } from "./ledger";
+import { claimFields, releasedClaimFields, type LedgerChanges, type LedgerRecord } from "./ledgerRow";
 
 /** Where a claimed row's writes go: straight to the table, or through a batcher that groups them in transactions. */
 export interface GuardedRowWriter {
@@ -25,16 +25,6 @@ export interface ClaimOptions {
   known?: LedgerRecord | null;
   /** Claim even a row whose claim has not lapsed when this says its holder is provably gone. */
   takeOver?: (held: LedgerRecord) => boolean;
-}
-
-/** The fields a claim writes: who holds the row and until when. */
-export function claimFields(owner: string, leaseMs: number, now: number): LedgerChanges {
-  return { claimOwner: owner, claimExpiresAt: new Date(now + leaseMs).toISOString(), updatedAt: new Date(now).toISOString() };
-}
-
-/** Another worker holds an unexpired claim on the row. */
-export function isHeldByOther(record: LedgerRecord, owner: string, now: number): boolean {
-  return Boolean(record.claimOwner) && record.claimOwner !== owner && Date.parse(record.claimExpiresAt ?? "") > now;
 }
 
 /**
@@ -77,12 +67,7 @@ export class ClaimedRow {
   }
 
   private async write(changes: LedgerChanges): Promise<void> {
-    const withClaim: LedgerChanges = {
-      ...changes,
-      claimOwner: this.options.owner,
-      claimExpiresAt: new Date(this.options.now() + this.options.leaseMs).toISOString(),
-      updatedAt: new Date(this.options.now()).toISOString(),
-    };
+    const withClaim: LedgerChanges = { ...changes, ...claimFields(this.options.owner, this.options.leaseMs, this.options.now()) };
     this.rowEtag = await this.writer.writeGuarded(this.record.blobName, this.changedFields(withClaim), this.rowEtag);
     this.record = { ...this.record, ...withClaim };
   }
@@ -117,7 +102,7 @@ export class ClaimedRow {
   }
 
   private async writeRelease(changes: LedgerChanges): Promise<void> {
-    const released: LedgerChanges = { ...changes, claimOwner: undefined, claimExpiresAt: undefined, updatedAt: new Date(this.options.now()).toISOString() };
+    const released: LedgerChanges = { ...changes, ...releasedClaimFields(this.options.now()) };
     this.rowEtag = await this.writer.writeGuarded(this.record.blobName, this.changedFields(released), this.rowEtag);
     this.record = { ...this.record, ...released };
     for (const key of ["claimOwner", "claimExpiresAt"] as const) delete this.record[key];

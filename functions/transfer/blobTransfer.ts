@@ -1,146 +1,159 @@
-import { BatchUnsupportedError } from "../onedrive/graphBatch";
-import type { DriveItem } from "../onedrive/graphTypes";
+import { errorText } from "../shared/errorText";
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { BlobChangedError, BlobNotFoundError, type SourceBlob } from "../storage/blobSource";
 import { isClaimHolderGone } from "../storage/claimOwner";
-import { ClaimLostError, type ClaimedRow, type LedgerChanges, type LedgerRecord } from "../storage/ledger";
-import { recordVerifiedUpload } from "./completion";
+import { ClaimLostError, type ClaimedRow } from "../storage/ledger";
+import {
+  attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
+  refusedNameChanges, type LedgerRecord,
+} from "../storage/ledgerRow";
+import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
 import { FragmentReader } from "./fragmentReader";
-import { catchUpHash, createSession, findCommittedItem, findInterruptedUpload, resumeRecordedSession, type SessionState } from "./sessionSetup";
-import { PermanentUploadError, uploadThroughSession } from "./sessionUpload";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
+import { uploadByFirstTakingPath, type UploadContext } from "./uploadPaths";
 
-/** A claim lapses this long after its holder's last write, so a crashed worker's blob is picked up again. */
-export const CLAIM_LEASE_MS = 60_000;
 /** A holder renews its claim this often while it works. */
 const CLAIM_RENEWAL_MS = CLAIM_LEASE_MS / 3;
-/**
- * Progress is checkpointed at most this often. Resuming needs only the session URL (written when the session is
- * created): the offset comes from the server, and bytes past the last hash checkpoint are re-read and hashed.
- */
-const CHECKPOINT_INTERVAL_MS = 1_000;
 /** A blob overwritten mid-transfer restarts on the new version at most this often in one call. */
 const MAX_VERSION_RESTARTS = 3;
-/** An upload session lost mid-file (expired, refused) is replaced at most this often in one call. */
-const MAX_SESSION_RESTARTS = 2;
 
 export type { FileOutcome, FileStatus, TransferLog, TransferOptions, TransferServices } from "./transferTypes";
-
-/** The row a claim creates for a blob the ledger has never seen. */
-export function initialRow(blob: SourceBlob, destination: Destination): Omit<LedgerRecord, "blobName"> {
-  return { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath: destination.fullPath, confirmedBytes: 0, fragments: 0, attempts: 0 };
-}
-
-/** This attempt's number for this blob version (the row counts attempts per version). */
-function attemptNumber(record: LedgerRecord, blob: SourceBlob): number {
-  return (record.blobEtag === blob.etag ? record.attempts : 0) + 1;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Sign-in problems stop the whole run: every other blob would fail the same way. */
 function isRelinkRequired(error: unknown): boolean {
   return error instanceof Error && (error.name === "RelinkRequiredError" || (error as { code?: string }).code === "RelinkRequired");
 }
 
+function outcome(blobName: string, destination: Destination, status: FileOutcome["status"], fields: Partial<FileOutcome> = {}): FileOutcome {
+  return { blob: blobName, path: destination.fullPath, status, bytes: 0, chunks: 0, ...fields };
+}
+
 /**
- * Transfers one blob end to end under its ledger claim: skip if done for this ETag, resume a recorded session,
- * upload, verify what OneDrive stored, record, then apply AFTER_TRANSFER.
+ * Transfers one blob end to end: claim → choose the upload path → upload → verify → record → AFTER_TRANSFER →
+ * release. A blob that is gone, done for its ETag, or named as OneDrive would refuse stops before the claim's work.
  */
 export async function transferBlob(services: TransferServices, blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
-  const { settings, ledger } = services;
-  let blob: SourceBlob;
+  const destination = destinationFor(blobName, services.settings.sourcePrefix, services.settings.destFolder);
+  const blob = await lookUpBlob(services, blobName, options);
+  if (!blob) return outcome(blobName, destination, "skipped", { warning: "the blob no longer exists" });
+  const row = options.knownRecord === undefined ? await services.ledger.get(blobName) : (options.knownRecord ?? undefined);
+  const stopped = (await skipIfDone(blob, row, destination, options)) ?? (await refuseUnstorableName(services, blob, row, destination, options));
+  if (stopped) return stopped;
+  const claim = await claimBlob(services, blob, destination, options);
+  if (claim.kind === "stopped") return claim.outcome;
+  return transferUnderClaim(services, claim.claimed, blob, destination, options);
+}
+
+/** The blob's properties (from the listing when the caller has them); undefined when it no longer exists. */
+async function lookUpBlob(services: TransferServices, blobName: string, options: TransferOptions): Promise<SourceBlob | undefined> {
   try {
-    blob = options.knownBlob ?? (await services.source.getProperties(blobName));
+    return options.knownBlob ?? (await services.source.getProperties(blobName));
   } catch (error) {
-    if (!(error instanceof BlobNotFoundError)) throw error;
-    const destination = destinationFor(blobName, settings.sourcePrefix, settings.destFolder);
-    return { blob: blobName, path: destination.fullPath, status: "skipped", bytes: 0, chunks: 0, warning: "the blob no longer exists" };
+    if (error instanceof BlobNotFoundError) return undefined;
+    throw error;
   }
-  const destination = destinationFor(blobName, settings.sourcePrefix, settings.destFolder);
-  const base = { blob: blobName, path: destination.fullPath };
-  const record = options.knownRecord === undefined ? await ledger.get(blobName) : (options.knownRecord ?? undefined);
-  if (record?.status === "done" && record.blobEtag === blob.etag) {
-    await options.claimed?.release({});
-    return { ...base, status: "skipped", bytes: blob.size, chunks: 0 };
-  }
+}
 
+async function skipIfDone(blob: SourceBlob, row: LedgerRecord | undefined, destination: Destination, options: TransferOptions): Promise<FileOutcome | undefined> {
+  if (!isDoneFor(row, blob.etag)) return undefined;
+  await options.claimed?.release({});
+  return outcome(blob.name, destination, "skipped", { bytes: blob.size });
+}
+
+/** A name OneDrive would refuse fails that file before any request, naming the blob and the rule. */
+async function refuseUnstorableName(
+  services: TransferServices,
+  blob: SourceBlob,
+  row: LedgerRecord | undefined,
+  destination: Destination,
+  options: TransferOptions,
+): Promise<FileOutcome | undefined> {
   const pathProblem = checkOneDrivePath(destination.fullPath);
-  if (pathProblem) {
-    const message = `Blob "${blobName}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
-    const failure: LedgerChanges = { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath: destination.fullPath, lastError: message, lastErrorAt: new Date(services.now()).toISOString(), attempts: (record?.attempts ?? 0) + 1 };
-    // A row claimed beforehand is written through its claim (an unguarded merge would move its ETag under it).
-    if (options.claimed) await options.claimed.release(failure);
-    else await ledger.merge(blobName, failure);
-    services.log.error(message);
-    return { ...base, status: "failed", bytes: 0, chunks: 0, error: message };
-  }
+  if (!pathProblem) return undefined;
+  const message = `Blob "${blob.name}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
+  const failure = refusedNameChanges(blob, destination.fullPath, row, message, services.now());
+  // A row claimed beforehand is written through its claim (an unguarded merge would move its ETag under it).
+  if (options.claimed) await options.claimed.release(failure);
+  else await services.ledger.merge(blob.name, failure);
+  services.log.error(message);
+  return outcome(blob.name, destination, "failed", { error: message });
+}
 
+type Claim = { kind: "claimed"; claimed: ClaimedRow } | { kind: "stopped"; outcome: FileOutcome };
+
+/**
+ * The row's claim: taken now, or taken beforehand by a sweep (then renewed if it waited long). Busy when another
+ * worker holds it; skipped when the row turned out done for this ETag as it was claimed.
+ */
+async function claimBlob(services: TransferServices, blob: SourceBlob, destination: Destination, options: TransferOptions): Promise<Claim> {
+  const busy = (error?: unknown): Claim => ({ kind: "stopped", outcome: outcome(blob.name, destination, "busy", error === undefined ? {} : { error: errorText(error) }) });
   const claimed =
     options.claimed !== undefined
       ? options.claimed
-      : await ledger.claim(blobName, initialRow(blob, destination), {
+      : await services.ledger.claim(blob.name, initialRow(blob, destination.fullPath), {
           owner: services.workerId,
           leaseMs: CLAIM_LEASE_MS,
           now: services.now,
           known: options.knownRecord,
           takeOver: services.waitForClaims ? (held) => isClaimHolderGone(held.claimOwner) : undefined,
         });
-  if (!claimed) return { ...base, status: "busy", bytes: 0, chunks: 0 };
-  if (claimed.record.status === "done" && claimed.record.blobEtag === blob.etag) {
+  if (!claimed) return busy();
+  if (isDoneFor(claimed.record, blob.etag)) {
     await claimed.release({});
-    return { ...base, status: "skipped", bytes: blob.size, chunks: 0 };
+    return { kind: "stopped", outcome: outcome(blob.name, destination, "skipped", { bytes: blob.size }) };
   }
   if (options.claimed) {
     try {
       await claimed.ensureLease(CLAIM_LEASE_MS - CLAIM_RENEWAL_MS);
     } catch (error) {
-      if (error instanceof ClaimLostError) return { ...base, status: "busy", bytes: 0, chunks: 0, error: describe(error) };
+      if (error instanceof ClaimLostError) return busy(error);
       throw error;
     }
   }
+  return { kind: "claimed", claimed };
+}
 
+/**
+ * The claim's life: renewed while the work runs; the outcome is recorded and the claim released whatever happens.
+ * A blob overwritten mid-transfer is started again on its new version.
+ */
+async function transferUnderClaim(
+  services: TransferServices,
+  claimed: ClaimedRow,
+  firstVersion: SourceBlob,
+  destination: Destination,
+  options: TransferOptions,
+): Promise<FileOutcome> {
   // The row as claimed: its attempt count is the one before this attempt, whatever this attempt writes later.
   const rowAtClaim = claimed.record;
   const renewal = setInterval(() => claimed.renew().catch(() => undefined), CLAIM_RENEWAL_MS);
   renewal.unref();
+  let blob = firstVersion;
   try {
     for (let restart = 0; ; restart += 1) {
       try {
         return await transferVersion(services, claimed, blob, destination, options);
       } catch (error) {
         if (!(error instanceof BlobChangedError) || restart >= MAX_VERSION_RESTARTS) throw error;
-        services.log.warn(`${blobName}: the blob was overwritten during its transfer; starting again on the new version`);
-        try {
-          blob = await services.source.getProperties(blobName);
-        } catch (propertiesError) {
-          if (!(propertiesError instanceof BlobNotFoundError)) throw propertiesError;
+        services.log.warn(`${blob.name}: the blob was overwritten during its transfer; starting again on the new version`);
+        const newVersion = await lookUpBlob(services, blob.name, {});
+        if (!newVersion) {
           await claimed.release({ status: "pending", uploadUrl: undefined, lastError: "the blob was deleted during its transfer" });
-          return { ...base, status: "skipped", bytes: 0, chunks: 0, warning: "the blob was deleted during its transfer" };
+          return outcome(blob.name, destination, "skipped", { warning: "the blob was deleted during its transfer" });
         }
+        blob = newVersion;
       }
     }
   } catch (error) {
-    if (error instanceof ClaimLostError) return { ...base, status: "busy", bytes: 0, chunks: 0, error: describe(error) };
-    const message = describe(error);
-    if (isRelinkRequired(error)) {
-      await claimed.release({ lastError: message, lastErrorAt: new Date(services.now()).toISOString() }).catch(() => undefined);
-      throw error;
-    }
-    services.log.error(`${blobName}: ${message}`);
-    await claimed
-      .release({ status: "failed", blobEtag: blob.etag, size: blob.size, attempts: attemptNumber(rowAtClaim, blob), lastError: message, lastErrorAt: new Date(services.now()).toISOString(), uploadUrl: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined })
-      .catch(() => undefined);
-    return { ...base, status: "failed", bytes: 0, chunks: 0, error: message };
+    return await recordFailure(services, claimed, rowAtClaim, blob, destination, error);
   } finally {
     clearInterval(renewal);
   }
 }
 
+/** One blob version: upload through the first path that takes it, then verify, record and apply AFTER_TRANSFER. */
 async function transferVersion(
   services: TransferServices,
   claimed: ClaimedRow,
@@ -148,133 +161,55 @@ async function transferVersion(
   destination: Destination,
   options: TransferOptions,
 ): Promise<FileOutcome> {
-  const { settings, graph, uploads } = services;
-  const record = claimed.record;
-  const attempts = attemptNumber(record, blob);
   const startedAt = services.now();
-  const base = { blob: blob.name, path: destination.fullPath };
-  const fresh: LedgerChanges = {
-    blobEtag: blob.etag, size: blob.size, destinationPath: destination.fullPath, attempts,
-    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, lastError: undefined, warning: undefined,
-  };
-
-  if (blob.size === 0) {
-    // Upload sessions cannot carry an empty file; a simple PUT can, and a PATCH keeps the blob's time.
-    await claimed.update({ ...fresh, status: "uploading", uploadUrl: undefined, confirmedBytes: 0, fragments: 0 });
-    const parentId = await graph.ensureFolderPath(destination.folderPath);
-    const created = await graph.uploadSmallFile(parentId, destination.fileName, new Uint8Array(0), { conflictBehavior: settings.conflictBehavior });
-    const item = await graph.setLastModified(created.id, blob.lastModified.toISOString());
-    options.onUploaded?.();
-    return recordVerifiedUpload(services, claimed, blob, destination, item, new OffsetQuickXorHash().digestBase64(), 1, startedAt, fresh);
-  }
-
-  const hasher = new OffsetQuickXorHash();
-  const reader = new FragmentReader(services.source, blob, services.fragmentBuffers);
-  if (claimed.interruptedBefore && blob.size <= settings.chunkSizeBytes && !record.uploadUrl) {
-    const committed = await findInterruptedUpload(services, reader, hasher, blob, destination);
-    if (committed) {
-      services.log.warn(`${blob.name}: an interrupted earlier attempt had already stored this file in OneDrive; recording it without uploading again`);
-      await reader.settle();
+  const row = claimed.record;
+  const attemptStart = attemptStartChanges(blob, destination.fullPath, attemptNumber(row, blob.etag), startedAt);
+  let uploadedSignalled = false;
+  const context: UploadContext = {
+    services, claimed, row, blob, destination, attemptStart,
+    reader: new FragmentReader(services.source, blob, services.fragmentBuffers),
+    hasher: new OffsetQuickXorHash(),
+    deadline: options.deadline,
+    onProgress: options.onProgress,
+    signalUploaded: () => {
+      if (uploadedSignalled) return;
+      uploadedSignalled = true;
       options.onUploaded?.();
-      return recordVerifiedUpload(services, claimed, blob, destination, committed, hasher.digestBase64(), 0, startedAt, fresh);
-    }
-  }
-  const batcher = services.smallFiles;
-  if (batcher?.accepts(blob.size, settings.conflictBehavior) && blob.size <= settings.chunkSizeBytes) {
-    const item = await uploadInBatch(services, batcher, reader, hasher, blob, destination, options);
-    if (item) {
-      await reader.settle();
-      return recordVerifiedUpload(services, claimed, blob, destination, item, hasher.digestBase64(), 1, startedAt, fresh);
-    }
-  }
-  let session = await resumeRecordedSession(services, record, blob, hasher);
-  if (session) services.log.info(`${blob.name}: resuming the recorded upload session at byte ${session.offset} of ${blob.size}`);
-  let checkpoints: Promise<void> = Promise.resolve();
-  let lastCheckpointAt = services.now();
+    },
+  };
   try {
-    for (let sessionRestart = 0; ; sessionRestart += 1) {
-      if (!session) {
-        // The first fragment is read while OneDrive creates the session.
-        reader.readAhead(0);
-        session = await createSession(services, blob, destination);
-        // Recorded at once so a process killed mid-file resumes this session. A file that fits in one fragment has
-        // nothing to resume, so it spares the write (a small file's cost is mostly its ledger round trips).
-        if (blob.size > settings.chunkSizeBytes) {
-          await claimed.update({ ...fresh, status: "uploading", uploadUrl: session.uploadUrl, confirmedBytes: session.offset, fragments: 0, hashState: undefined, hashedBytes: 0 });
-        }
-      }
-      await catchUpHash(services, blob, hasher, session.offset);
-      const current: SessionState = session;
-      const result = await uploadThroughSession({
-        uploads, uploadUrl: current.uploadUrl, blob, startOffset: current.offset, reader, hasher,
-        fragmentsSoFar: current.fragments, deadline: options.deadline, now: services.now, sleep: services.sleep,
-        onConfirmed: (confirmedBytes, fragments, expirationDateTime) => {
-          options.onProgress?.(confirmedBytes, blob.size);
-          if (services.now() - lastCheckpointAt < CHECKPOINT_INTERVAL_MS) return;
-          lastCheckpointAt = services.now();
-          const hashCheckpoint = hasher.exportState();
-          checkpoints = checkpoints.then(() =>
-            claimed.update({ confirmedBytes, fragments, hashState: hashCheckpoint.state, hashedBytes: hashCheckpoint.length, uploadExpiresAt: expirationDateTime }),
-          );
-        },
-        findCommittedItem: () => findCommittedItem(graph, destination, blob.size, hasher.digestBase64()),
-        warn: (message) => services.log.warn(`${blob.name}: ${message}`),
-      });
-      await checkpoints;
-      if (result.kind === "completed") {
-        await reader.settle();
-        options.onUploaded?.();
-        return recordVerifiedUpload(services, claimed, blob, destination, result.item, hasher.digestBase64(), result.fragments, startedAt, fresh);
-      }
-      if (result.kind === "outOfTime") {
-        const checkpoint = hasher.exportState();
-        await claimed.release({ confirmedBytes: result.confirmedBytes, fragments: result.fragments, hashState: checkpoint.state, hashedBytes: checkpoint.length });
-        return { ...base, status: "incomplete", bytes: result.confirmedBytes, chunks: result.fragments };
-      }
-      services.log.warn(`${blob.name}: ${result.reason}; starting a new upload session`);
-      await uploads.cancel(current.uploadUrl).catch(() => undefined);
-      session = undefined;
-      if (sessionRestart >= MAX_SESSION_RESTARTS) throw new PermanentUploadError(`upload session lost ${sessionRestart + 1} times: ${result.reason}`);
+    const result = await uploadByFirstTakingPath(context);
+    if (result.kind === "incomplete") {
+      await claimed.release(checkpointChanges(result.confirmedBytes, result.fragments, context.hasher.exportState()));
+      return outcome(blob.name, destination, "incomplete", { bytes: result.confirmedBytes, chunks: result.fragments });
     }
-  } catch (error) {
-    await checkpoints.catch(() => undefined);
-    if (session) {
-      await uploads.cancel(session.uploadUrl).catch(() => undefined);
-      if (!(error instanceof ClaimLostError)) await claimed.update({ uploadUrl: undefined, uploadExpiresAt: undefined }).catch(() => undefined);
-    }
-    throw error;
+    await context.reader.settle();
+    const verified = await verifyUpload(services, blob, destination, result);
+    return await recordVerifiedUpload(services, claimed, blob, destination, verified, startedAt, attemptStart);
   } finally {
-    await reader.settle();
+    await context.reader.settle();
   }
 }
 
 /**
- * A small file through a JSON batch (simple PUT, then its time). Undefined when the Graph endpoint does not batch,
- * before anything was stored: the caller then takes the upload-session path.
+ * A failed transfer: the row records the failure and the claim is released. A lost claim is the new holder's
+ * business (busy); a sign-in failure is rethrown, since every other blob would fail the same way.
  */
-async function uploadInBatch(
+async function recordFailure(
   services: TransferServices,
-  batcher: NonNullable<TransferServices["smallFiles"]>,
-  reader: FragmentReader,
-  hasher: OffsetQuickXorHash,
+  claimed: ClaimedRow,
+  rowAtClaim: LedgerRecord,
   blob: SourceBlob,
   destination: Destination,
-  options: TransferOptions,
-): Promise<DriveItem | undefined> {
-  const content = await reader.read(0);
-  hasher.updateAt(0, content);
-  const parentId = await services.graph.ensureFolderPath(destination.folderPath);
-  try {
-    return await batcher.upload({
-      parentId,
-      name: destination.fileName,
-      content,
-      conflictBehavior: services.settings.conflictBehavior,
-      lastModifiedDateTime: blob.lastModified.toISOString(),
-      onQueued: () => options.onUploaded?.(),
-    });
-  } catch (error) {
-    if (!(error instanceof BatchUnsupportedError)) throw error;
-    return undefined;
+  error: unknown,
+): Promise<FileOutcome> {
+  if (error instanceof ClaimLostError) return outcome(blob.name, destination, "busy", { error: errorText(error) });
+  const message = errorText(error);
+  if (isRelinkRequired(error)) {
+    await claimed.release({ lastError: message, lastErrorAt: new Date(services.now()).toISOString() }).catch(() => undefined);
+    throw error;
   }
+  services.log.error(`${blob.name}: ${message}`);
+  await claimed.release(failureChanges(blob, attemptNumber(rowAtClaim, blob.etag), message, services.now())).catch(() => undefined);
+  return outcome(blob.name, destination, "failed", { error: message });
 }

@@ -1,54 +1,70 @@
+import { errorText } from "../shared/errorText";
 import type { DriveItem } from "../onedrive/graphTypes";
 import type { SourceBlob } from "../storage/blobSource";
-import type { ClaimedRow, LedgerChanges } from "../storage/ledger";
+import type { ClaimedRow } from "../storage/ledger";
+import { doneChanges, type LedgerChanges } from "../storage/ledgerRow";
 import { applyAfterTransfer } from "./afterTransfer";
 import type { Destination } from "./destinationPath";
 import { PermanentUploadError } from "./sessionUpload";
 import type { FileOutcome, TransferServices } from "./transferTypes";
 import { verifyStoredItem } from "./verification";
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** An upload whose stored size and hash match the blob's (or differ as SharePoint's rewrite of the type allows). */
+export interface VerifiedUpload {
+  item: DriveItem;
+  quickXorHash: string;
+  fragments: number;
+  warning?: string;
 }
 
 /**
- * The end of a transfer: checks the size and hash OneDrive reports against the blob, records the verified upload
- * in the ledger, and only then applies AFTER_TRANSFER.
+ * Checks the size and hash OneDrive reports against the blob; throws PermanentUploadError when they do not match,
+ * so the blob is left untouched and the row records a failure.
+ */
+export async function verifyUpload(
+  services: TransferServices,
+  blob: SourceBlob,
+  destination: Destination,
+  uploaded: { item: DriveItem; quickXorHash: string; fragments: number },
+): Promise<VerifiedUpload> {
+  // Hashes can appear on the item a little after the upload completes.
+  const item = uploaded.item.file?.hashes?.quickXorHash || blob.size === 0 ? uploaded.item : await services.graph.getItem(uploaded.item.id);
+  const verification = verifyStoredItem(item, { size: blob.size, quickXorHash: uploaded.quickXorHash, fileName: destination.fileName });
+  if (!verification.ok) {
+    throw new PermanentUploadError(`OneDrive's copy of "${destination.fullPath}" does not match the blob: ${verification.problem}. The blob was left untouched.`);
+  }
+  if (verification.warning) services.log.warn(`${blob.name}: ${verification.warning}`);
+  return { item, quickXorHash: uploaded.quickXorHash, fragments: uploaded.fragments, warning: verification.warning };
+}
+
+/**
+ * Records a verified upload in the ledger, only then applies AFTER_TRANSFER (a failure there is a warning, never a
+ * failed transfer), and releases the claim.
  */
 export async function recordVerifiedUpload(
   services: TransferServices,
   claimed: ClaimedRow,
   blob: SourceBlob,
   destination: Destination,
-  uploaded: DriveItem,
-  quickXorHash: string,
-  fragments: number,
+  verified: VerifiedUpload,
   startedAt: number,
-  fresh: LedgerChanges,
+  attemptStart: LedgerChanges,
 ): Promise<FileOutcome> {
-  const base = { blob: blob.name, path: destination.fullPath };
-  // Hashes can appear on the item a little after the upload completes.
-  const item = uploaded.file?.hashes?.quickXorHash || blob.size === 0 ? uploaded : await services.graph.getItem(uploaded.id);
-  const verification = verifyStoredItem(item, { size: blob.size, quickXorHash, fileName: destination.fileName });
-  const finishedAt = services.now();
-  if (!verification.ok) {
-    throw new PermanentUploadError(`OneDrive's copy of "${destination.fullPath}" does not match the blob: ${verification.problem}. The blob was left untouched.`);
-  }
-  if (verification.warning) services.log.warn(`${blob.name}: ${verification.warning}`);
+  const { afterTransfer } = services.settings;
   const done: LedgerChanges = {
-    ...fresh, status: "done", driveItemId: item.id, quickXorHash, confirmedBytes: blob.size, fragments,
-    uploadUrl: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(finishedAt).toISOString(),
-    durationMs: finishedAt - startedAt, warning: verification.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
-    afterTransferDone: services.settings.afterTransfer === "keep",
+    ...attemptStart,
+    ...doneChanges({
+      driveItemId: verified.item.id, quickXorHash: verified.quickXorHash, size: blob.size, fragments: verified.fragments,
+      startedAt, finishedAt: services.now(), warning: verified.warning, afterTransferDone: afterTransfer === "keep",
+    }),
   };
-  let warning = verification.warning;
-  if (services.settings.afterTransfer === "keep") {
+  let warning = verified.warning;
+  if (afterTransfer === "keep") {
     await claimed.release(done);
   } else {
     await claimed.update(done);
-    // The upload is verified and recorded: a failure from here on is a warning, never a failed transfer.
-    const note = await applyAfterTransfer(services.settings.afterTransfer, blob, services.source.container, services.archive).catch(
-      (error: unknown) => `AFTER_TRANSFER=${services.settings.afterTransfer} failed (${describe(error)}); the blob was left in place`,
+    const note = await applyAfterTransfer(afterTransfer, blob, services.source.container, services.archive).catch(
+      (error: unknown) => `AFTER_TRANSFER=${afterTransfer} failed (${errorText(error)}); the blob was left in place`,
     );
     if (note) {
       warning = warning ? `${warning}; ${note}` : note;
@@ -56,6 +72,7 @@ export async function recordVerifiedUpload(
     }
     await claimed.release({ afterTransferDone: note === undefined, warning });
   }
+  const { fragments } = verified;
   services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
-  return { ...base, status: "uploaded", bytes: blob.size, chunks: fragments, warning, driveItemId: item.id };
+  return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, chunks: fragments, warning, driveItemId: verified.item.id };
 }

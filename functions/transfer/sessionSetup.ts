@@ -3,7 +3,7 @@ import type { DriveItem } from "../onedrive/graphTypes";
 import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { nextExpectedOffset } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
-import type { LedgerRecord } from "../storage/ledger";
+import type { LedgerRecord } from "../storage/ledgerRow";
 import type { Destination } from "./destinationPath";
 import { FragmentReader } from "./fragmentReader";
 import type { TransferServices } from "./transferTypes";
@@ -60,26 +60,4 @@ export async function createSession(services: TransferServices, blob: SourceBlob
 export async function findCommittedItem(graph: GraphClient, destination: Destination, size: number, quickXorHash: string): Promise<DriveItem | undefined> {
   const item = await graph.getItemByPath(destination.fullPath);
   return item && item.size === size && item.file?.hashes?.quickXorHash === quickXorHash ? item : undefined;
-}
-
-/**
- * A file that fits in one fragment is never checkpointed mid-upload, so when its previous attempt was interrupted the
- * ledger cannot tell whether OneDrive committed it: the item at the destination answers, if it holds these very
- * bytes. Leaves the blob's bytes hashed in `hasher` either way.
- */
-export async function findInterruptedUpload(
-  services: TransferServices,
-  reader: FragmentReader,
-  hasher: OffsetQuickXorHash,
-  blob: SourceBlob,
-  destination: Destination,
-): Promise<DriveItem | undefined> {
-  if (blob.size === 0) return undefined;
-  hasher.updateAt(0, await reader.read(0));
-  const committed = await findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
-  if (committed === undefined) return undefined;
-  // A batched file stored just before the interruption may still lack the blob's time (set by a second request).
-  const storedTime = Date.parse(committed.fileSystemInfo?.lastModifiedDateTime ?? "");
-  if (Math.abs(storedTime - blob.lastModified.getTime()) < 1000) return committed;
-  return services.graph.setLastModified(committed.id, blob.lastModified.toISOString());
 }

@@ -5,6 +5,7 @@ import { retryDelayMs } from "../onedrive/retryPolicy";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
 import type { FragmentReader } from "./fragmentReader";
+import { errorText } from "../shared/errorText";
 
 /** Consecutive failed attempts without the server confirming a byte, before the file is given up. */
 const MAX_ATTEMPTS_WITHOUT_PROGRESS = 8;
@@ -43,10 +44,6 @@ export interface SessionUploadInput {
   /** After the final fragment's answer was lost and the session is gone: the committed item, if it is ours. */
   findCommittedItem(): Promise<DriveItem | undefined>;
   warn(message: string): void;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -112,14 +109,14 @@ type Recovery = { kind: "resume"; offset: number } | { kind: "completed"; item: 
 async function recover(input: SessionUploadInput, error: unknown, failures: number, isFinalFragment: boolean): Promise<Recovery> {
   const status = error instanceof GraphError ? error.status : undefined;
   if (status === 401 || status === 403) {
-    return { kind: "sessionLost", reason: `the upload session refused the fragment (${describe(error)})` };
+    return { kind: "sessionLost", reason: `the upload session refused the fragment (${errorText(error)})` };
   }
   const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;
-  if (!transient) throw new PermanentUploadError(describe(error), error);
+  if (!transient) throw new PermanentUploadError(errorText(error), error);
   if (failures > MAX_ATTEMPTS_WITHOUT_PROGRESS) {
-    throw new PermanentUploadError(`gave up after ${failures - 1} attempts without progress: ${describe(error)}`, error);
+    throw new PermanentUploadError(`gave up after ${failures - 1} attempts without progress: ${errorText(error)}`, error);
   }
-  input.warn(`fragment failed (${describe(error)}); asking OneDrive where to resume`);
+  input.warn(`fragment failed (${errorText(error)}); asking OneDrive where to resume`);
   const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);
   if (delay > 0) await input.sleep(delay);
 

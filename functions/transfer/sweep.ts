@@ -1,9 +1,10 @@
 import { checkOneDrivePath } from "../onedrive/pathRules";
 import type { SourceBlob } from "../storage/blobSource";
-import { ledgerShardOf, type ClaimedRow, type GuardedRowWriter, type LedgerRecord } from "../storage/ledger";
+import { ledgerShardOf, type ClaimedRow, type GuardedRowWriter } from "../storage/ledger";
+import { CLAIM_LEASE_MS, initialRow, isDoneFor, type LedgerRecord } from "../storage/ledgerRow";
 import { claimRowsTogether, LedgerWriteBatcher } from "../storage/ledgerBatch";
 import { destinationFor } from "./destinationPath";
-import { CLAIM_LEASE_MS, initialRow, transferBlob, type FileOutcome, type TransferOptions, type TransferServices } from "./blobTransfer";
+import { transferBlob, type FileOutcome, type TransferOptions, type TransferServices } from "./blobTransfer";
 import { waitForClaimToLapse } from "./claimWait";
 
 export interface SweepSummary {
@@ -60,7 +61,7 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   const pending: { blob: SourceBlob; index: number; shard: string }[] = [];
   blobs.forEach((blob, index) => {
     const record = records.get(blob.name);
-    if (record?.status === "done" && record.blobEtag === blob.etag) {
+    if (isDoneFor(record, blob.etag)) {
       const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, chunks: 0 };
       observer.onFileDone?.(outcome, blob);
       outcomes[index] = Promise.resolve(outcome);
@@ -73,7 +74,7 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   const recorder = new LedgerWriteBatcher(services.ledger, { lingerMs: RECORD_LINGER_MS });
   const oneFragment = new BatchClaims(
     services,
-    pending.filter(({ blob }) => blob.size <= settings.chunkSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
+    pending.filter(({ blob }) => blob.size <= settings.fragmentSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
     records,
     recorder,
   );
@@ -178,7 +179,7 @@ class BatchClaims {
       const { settings } = this.services;
       const requests = this.members[batch].map((blob) => ({
         blobName: blob.name,
-        initial: initialRow(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder)),
+        initial: initialRow(blob, destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath),
         known: this.records.get(blob.name) ?? null,
       }));
       rows = claimRowsTogether(this.services.ledger, requests, { owner: this.services.workerId, leaseMs: CLAIM_LEASE_MS, now: this.services.now }, this.writer);

@@ -49,7 +49,7 @@ export class TransferEngine {
       settings,
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
-      fragmentBuffers: FragmentBufferPool.forTransfers(settings.chunkSizeBytes, settings.transferConcurrency),
+      fragmentBuffers: FragmentBufferPool.forTransfers(settings.fragmentSizeBytes, settings.transferConcurrency),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
       graph,
       smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),

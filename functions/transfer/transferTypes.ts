@@ -3,7 +3,8 @@ import type { EngineSettings } from "../config/settings";
 import type { GraphClient } from "../onedrive/graphClient";
 import type { UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { BlobSource, SourceBlob } from "../storage/blobSource";
-import type { ClaimedRow, Ledger, LedgerRecord } from "../storage/ledger";
+import type { ClaimedRow, Ledger } from "../storage/ledger";
+import type { LedgerRecord } from "../storage/ledgerRow";
 import type { FragmentBufferPool } from "./fragmentBufferPool";
 import type { SmallFileBatcher } from "./smallFileBatch";
 

@@ -85,7 +85,7 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
 
   test("out of time: the worker checkpoints and queues a continuation, which finishes without re-sending a byte", async () => {
     const world = await worldWith({ CHUNK_SIZE_MB: "1" });
-    const chunk = world.fixture.settings.chunkSizeBytes; // CHUNK_SIZE_MB=1 rounds down to three 320 KiB units
+    const chunk = world.fixture.settings.fragmentSizeBytes; // CHUNK_SIZE_MB=1 rounds down to three 320 KiB units
     const content = randomContent(5 * chunk + 1234);
     await world.fixture.putBlob("long.bin", content);
     // The clock moves ten seconds per fragment OneDrive answers, so a 25-second budget ends after the third.

@@ -4,7 +4,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { chunkSizeBytes } from "../../functions/config/settings";
+import { fragmentSizeBytes } from "../../functions/config/settings";
 import { startAzurite, type AzuriteInstance } from "../support/azurite";
 import { ensureTestCertificate } from "../support/testCertificate";
 import { startOneDriveEmulator, type OneDriveEmulator } from "../emulators/onedrive";
@@ -39,7 +39,7 @@ const MIB = 1024 * 1024;
 const FRAGMENT_MIB = Number(process.env.BENCH_FRAGMENT_MIB ?? 10);
 if (!Number.isInteger(FRAGMENT_MIB) || FRAGMENT_MIB < 1 || FRAGMENT_MIB > 60) throw new Error("BENCH_FRAGMENT_MIB must be an integer from 1 to 60");
 /** The engine's own rounding of CHUNK_SIZE_MB, so the minimal runs send the very fragments the engine sends. */
-const FRAGMENT_BYTES = chunkSizeBytes(FRAGMENT_MIB);
+const FRAGMENT_BYTES = fragmentSizeBytes(FRAGMENT_MIB);
 const LARGE_BYTES = 1024 * MIB;
 const RSS_BLOB_COUNT = 4;
 const RSS_BLOB_BYTES = 256 * MIB;

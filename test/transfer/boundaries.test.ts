@@ -43,7 +43,7 @@ describe("transfers of every boundary size", () => {
       assert.equal(Date.parse(item.lastModifiedDateTime), properties.lastModified?.getTime(), `${name} keeps the blob's last-modified time`);
     }
 
-    const chunkSize = fixture.settings.chunkSizeBytes;
+    const chunkSize = fixture.settings.fragmentSizeBytes;
     assert.equal(chunkSize, 3 * FRAGMENT);
     const largest = summary.files.find((file) => file.blob === `size-${3 * FRAGMENT * 3 + 12_345}.bin`);
     assert.equal(largest?.chunks, 4, "three full fragments and a short last one");

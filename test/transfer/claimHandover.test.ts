@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { claimOwnerFor } from "../../functions/storage/claimOwner";
-import { initialRow } from "../../functions/transfer/blobTransfer";
+import { initialRow } from "../../functions/storage/ledgerRow";
 import { destinationFor } from "../../functions/transfer/destinationPath";
 import type { TransferEngine } from "../../functions/transfer/transferEngine";
 import { azuriteForSuite } from "../support/azurite";
@@ -18,7 +18,7 @@ function fakeClock() {
 
 async function holdClaim(fixture: TransferFixture, engine: TransferEngine, blobName: string, owner: string, leaseMs: number) {
   const blob = await engine.services.source.getProperties(blobName);
-  const row = await engine.services.ledger.claim(blobName, initialRow(blob, destinationFor(blobName, "", fixture.settings.destFolder)), { owner, leaseMs, now: engine.services.now });
+  const row = await engine.services.ledger.claim(blobName, initialRow(blob, destinationFor(blobName, "", fixture.settings.destFolder).fullPath), { owner, leaseMs, now: engine.services.now });
   assert.ok(row, "the test's claim was taken");
   return row;
 }

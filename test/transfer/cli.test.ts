@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { BlobSource } from "../../functions/storage/blobSource";
 import { Ledger } from "../../functions/storage/ledger";
-import { initialRow } from "../../functions/transfer/blobTransfer";
+import { initialRow } from "../../functions/storage/ledgerRow";
 import { destinationFor } from "../../functions/transfer/destinationPath";
 import { createStorageClients } from "../../functions/storage/storageClients";
 import { azuriteForSuite } from "../support/azurite";
@@ -113,7 +113,7 @@ describe("the transfer CLI", () => {
     const fixture = suite.closeAfter(await createTransferFixture(suite.instance));
     await fixture.putBlob("shared.bin", "sent by the other run");
     const ledger = new Ledger(createStorageClients(fixture.settings.storage).tableClient(fixture.settings.ledgerTable), fixture.settings.sourceContainer);
-    const initial = initialRow(await new BlobSource(fixture.container).getProperties("shared.bin"), destinationFor("shared.bin", "", fixture.settings.destFolder));
+    const initial = initialRow(await new BlobSource(fixture.container).getProperties("shared.bin"), destinationFor("shared.bin", "", fixture.settings.destFolder).fullPath);
     const otherRun = { owner: "other-host|boot|77|run" };
     assert.ok(await ledger.claim("shared.bin", initial, { ...otherRun, leaseMs: 1_000 }));
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chunkSizeBytes, loadEngineSettings, SettingsError } from "../../functions/config/settings";
+import { fragmentSizeBytes, loadEngineSettings, SettingsError } from "../../functions/config/settings";
 import { destinationFor } from "../../functions/transfer/destinationPath";
 import { normaliseEtag } from "../../functions/storage/blobSource";
 
@@ -8,7 +8,7 @@ test("defaults give a working configuration for the local emulators", () => {
   const settings = loadEngineSettings({});
   assert.deepEqual(settings.storage, { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" });
   assert.equal(settings.sourceContainer, "outbox");
-  assert.equal(settings.chunkSizeBytes, 10 * 1024 * 1024);
+  assert.equal(settings.fragmentSizeBytes, 10 * 1024 * 1024);
   assert.equal(settings.conflictBehavior, "replace");
   assert.equal(settings.afterTransfer, "keep");
   assert.equal(settings.transferConcurrency, 4);
@@ -35,10 +35,10 @@ test("GRAPH_ACCESS_TOKEN is refused in Azure, where it would bypass the sign-in"
 });
 
 test("CHUNK_SIZE_MB rounds down to 320 KiB multiples and stays under 60 MiB", () => {
-  assert.equal(chunkSizeBytes(60), 62_586_880);
-  assert.equal(chunkSizeBytes(1), 983_040);
-  assert.equal(chunkSizeBytes(5), 5_242_880);
-  assert.equal(chunkSizeBytes(7) % 327_680, 0);
+  assert.equal(fragmentSizeBytes(60), 62_586_880);
+  assert.equal(fragmentSizeBytes(1), 983_040);
+  assert.equal(fragmentSizeBytes(5), 5_242_880);
+  assert.equal(fragmentSizeBytes(7) % 327_680, 0);
 });
 
 test("every invalid setting is reported at once, each with its problem and the accepted range", () => {

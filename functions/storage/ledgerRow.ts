@@ -1,0 +1,134 @@
+import type { SourceBlob } from "./blobSource";
+
+/**
+ * The ledger row and its rules: what a row holds, when it says a blob version is done, when a claim on it is live,
+ * and every set of changes the engine writes to it. The ledger, the claims, the write batcher, the sweeps and the
+ * status endpoint all read rows through these, so a rule is written once.
+ */
+
+export type TransferStatus = "pending" | "uploading" | "done" | "failed";
+
+/** One row per source blob: what the last transfer of which version reached, so any process can resume it. */
+export interface LedgerRecord {
+  blobName: string;
+  /** Normalised ETag of the blob version this row describes ("etag" itself is the table row's own ETag). */
+  blobEtag: string;
+  status: TransferStatus;
+  size: number;
+  destinationPath: string;
+  /** Upload session URL (carries its own credential: never log it). */
+  uploadUrl?: string;
+  uploadExpiresAt?: string;
+  /** Bytes OneDrive confirmed at the last checkpoint. */
+  confirmedBytes: number;
+  /** QuickXorHash state covering bytes [0, hashedBytes), so a resumed transfer need not re-read what it hashed. */
+  hashState?: string;
+  hashedBytes?: number;
+  fragments: number;
+  attempts: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  warning?: string;
+  driveItemId?: string;
+  quickXorHash?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  updatedAt?: string;
+  /** Set when a message for this ETag was put on the transfer queue, so sweeps do not queue it twice. */
+  queuedAt?: string;
+  queuedEtag?: string;
+  claimOwner?: string;
+  claimExpiresAt?: string;
+  afterTransferDone?: boolean;
+}
+
+export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
+
+/** A claim lapses this long after its holder's last write, so a crashed worker's blob is picked up again. */
+export const CLAIM_LEASE_MS = 60_000;
+
+/** The row records a verified transfer of this very blob version (ETags normalised, as the blob source gives them). */
+export function isDoneFor(row: LedgerRecord | undefined, blobEtag: string): row is LedgerRecord & { status: "done" } {
+  return row?.status === "done" && row.blobEtag === blobEtag;
+}
+
+/** Some worker holds an unexpired claim on the row. */
+export function holdsLiveClaim(row: LedgerRecord, now: number): boolean {
+  return Boolean(row.claimOwner) && Date.parse(row.claimExpiresAt ?? "") > now;
+}
+
+/** A worker other than `owner` holds an unexpired claim on the row. */
+export function isLiveClaimOfOther(row: LedgerRecord, owner: string, now: number): boolean {
+  return holdsLiveClaim(row, now) && row.claimOwner !== owner;
+}
+
+/** The fields a claim writes: who holds the row and until when. */
+export function claimFields(owner: string, leaseMs: number, now: number): LedgerChanges {
+  return { claimOwner: owner, claimExpiresAt: new Date(now + leaseMs).toISOString(), updatedAt: new Date(now).toISOString() };
+}
+
+/** The fields a release writes: nobody holds the row. */
+export function releasedClaimFields(now: number): LedgerChanges {
+  return { claimOwner: undefined, claimExpiresAt: undefined, updatedAt: new Date(now).toISOString() };
+}
+
+/** The row a claim creates for a blob the ledger has never seen. */
+export function initialRow(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string): Omit<LedgerRecord, "blobName"> {
+  return { blobEtag: blob.etag, status: "pending", size: blob.size, destinationPath, confirmedBytes: 0, fragments: 0, attempts: 0 };
+}
+
+/** This attempt's number for this blob version (the row counts attempts per version). */
+export function attemptNumber(row: LedgerRecord, blobEtag: string): number {
+  return (row.blobEtag === blobEtag ? row.attempts : 0) + 1;
+}
+
+/** What an attempt writes as it starts on a blob version (and repeats in its final record). */
+export function attemptStartChanges(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string, attempts: number, startedAt: number): LedgerChanges {
+  return {
+    blobEtag: blob.etag, size: blob.size, destinationPath, attempts,
+    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, lastError: undefined, warning: undefined,
+  };
+}
+
+/** A blob whose name OneDrive would refuse: failed before any request, nothing to clear. */
+export function refusedNameChanges(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string, row: LedgerRecord | undefined, message: string, now: number): LedgerChanges {
+  return { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath, lastError: message, lastErrorAt: new Date(now).toISOString(), attempts: (row?.attempts ?? 0) + 1 };
+}
+
+/** A failed attempt: the session is dropped (it was cancelled) and the queue mark cleared, so the next sweep retries. */
+export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
+  return {
+    status: "failed", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
+    uploadUrl: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
+  };
+}
+
+/** An upload session was just created: recorded at once, so a process killed mid-file resumes it. */
+export function sessionStartChanges(uploadUrl: string, confirmedBytes: number): LedgerChanges {
+  return { status: "uploading", uploadUrl, confirmedBytes, fragments: 0, hashState: undefined, hashedBytes: 0 };
+}
+
+/** Progress through an upload session: the bytes OneDrive confirmed and the hash state covering them. */
+export function checkpointChanges(confirmedBytes: number, fragments: number, hash: { state: string; length: number }): LedgerChanges {
+  return { confirmedBytes, fragments, hashState: hash.state, hashedBytes: hash.length };
+}
+
+/** A verified upload: the item OneDrive holds, the session and checkpoint gone, the queue mark cleared. */
+export function doneChanges(input: {
+  driveItemId: string;
+  quickXorHash: string;
+  size: number;
+  fragments: number;
+  startedAt: number;
+  finishedAt: number;
+  warning: string | undefined;
+  afterTransferDone: boolean;
+}): LedgerChanges {
+  return {
+    status: "done", driveItemId: input.driveItemId, quickXorHash: input.quickXorHash, confirmedBytes: input.size, fragments: input.fragments,
+    uploadUrl: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(input.finishedAt).toISOString(),
+    durationMs: input.finishedAt - input.startedAt, warning: input.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
+    afterTransferDone: input.afterTransferDone,
+  };
+}

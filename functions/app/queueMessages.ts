@@ -36,7 +36,7 @@ export class MalformedMessageError extends Error {
 const BLOB_CREATED = "Microsoft.Storage.BlobCreated";
 const SUBJECT = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/s;
 /** Azure's own limit on a blob name's length, in characters. */
-const MAX_BLOB_NAME = 1024;
+export const MAX_BLOB_NAME = 1024;
 
 export function transferMessageText(message: TransferMessage | SweepMessage): string {
   return JSON.stringify(message);

@@ -5,6 +5,7 @@ import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { errorText } from "../shared/errorText";
 import { invocationLog } from "./invocationLog";
+import { MAX_BLOB_NAME } from "./queueMessages";
 import { newRunId } from "./sweepPlanner";
 import type { TransferQueue } from "./transferQueue";
 import { buildStatusReport, rowView, type LinkReport } from "./transferStatus";
@@ -109,9 +110,9 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
   if (blobs === undefined) return undefined;
   if (!Array.isArray(blobs) || blobs.length === 0) throw new BadRequest('"blobs" must be a non-empty array of blob names.');
   if (blobs.length > MAX_BLOBS_PER_REQUEST) throw new BadRequest(`"blobs" lists ${blobs.length} names; at most ${MAX_BLOBS_PER_REQUEST} per request (send {} to sweep everything).`);
-  const wrong = blobs.map((name, index) => ({ name, index })).filter(({ name }) => typeof name !== "string" || name === "" || name.length > 1024);
+  const wrong = blobs.map((name, index) => ({ name, index })).filter(({ name }) => typeof name !== "string" || name === "" || name.length > MAX_BLOB_NAME);
   if (wrong.length > 0) {
-    throw new BadRequest(`"blobs" must hold non-empty strings of at most 1024 characters; entries at ${wrong.map(({ index }) => index).join(", ")} are not.`, {
+    throw new BadRequest(`"blobs" must hold non-empty strings of at most ${MAX_BLOB_NAME} characters; entries at ${wrong.map(({ index }) => index).join(", ")} are not.`, {
       invalidIndexes: wrong.map(({ index }) => index),
     });
   }

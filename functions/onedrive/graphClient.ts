@@ -7,6 +7,7 @@ import {
   type PipelinePolicy,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
+import type { ConflictBehavior } from "../config/settings";
 import type { AccessTokenProvider } from "./accessToken";
 import { GraphError } from "./graphError";
 import { BATCH_UNSUPPORTED_STATUSES, BatchUnsupportedError, MAX_BATCH_REQUESTS } from "./graphBatch";
@@ -16,7 +17,6 @@ import type {
   BatchResponseBody,
   BatchSubRequest,
   BatchSubResponse,
-  ConflictBehavior,
   CreateFolderBody,
   CreateUploadSessionBody,
   DriveItem,
@@ -239,11 +239,6 @@ export class GraphClient {
       answered.set(request.id, response);
     }
     return answered;
-  }
-
-  /** Deletes (to the recycle bin); an item already gone counts as deleted, so a retried DELETE is harmless. */
-  async deleteItem(itemId: string): Promise<void> {
-    await this.call<unknown>("DELETE", this.itemPath(itemId), { tolerate: [404] });
   }
 
   private simpleUploadPath(parentId: string, name: string, content: Uint8Array, conflictBehavior: ConflictBehavior): string {

@@ -4,7 +4,7 @@
  * https://learn.microsoft.com/graph/api/resources/driveitem
  */
 
-export type ConflictBehavior = "replace" | "rename" | "fail";
+import type { ConflictBehavior } from "../config/settings";
 
 export interface Hashes {
   quickXorHash?: string;

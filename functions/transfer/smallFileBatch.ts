@@ -1,6 +1,7 @@
 import { BatchUnsupportedError, MAX_BATCH_REQUESTS, subResponseError, subResponseJson } from "../onedrive/graphBatch";
 import type { GraphClient } from "../onedrive/graphClient";
-import type { BatchableRequest, BatchSubRequest, BatchSubResponse, ConflictBehavior, DriveItem } from "../onedrive/graphTypes";
+import type { ConflictBehavior } from "../config/settings";
+import type { BatchableRequest, BatchSubRequest, BatchSubResponse, DriveItem } from "../onedrive/graphTypes";
 import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
 
 const THROTTLE_STATUSES = new Set([429, 503, 509]);

@@ -99,15 +99,14 @@ describe("protocol layer against the OneDrive emulator", () => {
     assert.ok(error.requestId, "the emulator sends request-id");
   });
 
-  test("small upload of 0 bytes, modification time, delete, then the path is gone", async () => {
+  test("small upload of 0 bytes, then its modification time", async () => {
     const { graph } = harness;
     const folderId = await graph.ensureFolderPath("small");
     const item = await graph.uploadSmallFile(folderId, "empty.txt", new Uint8Array(0), { conflictBehavior: "replace" });
     assert.equal(item.size, 0);
     const patched = await graph.setLastModified(item.id, "2020-02-02T02:02:02Z");
     assert.equal(patched.fileSystemInfo?.lastModifiedDateTime, "2020-02-02T02:02:02Z");
-    await graph.deleteItem(item.id);
-    assert.equal(await graph.getItemByPath("small/empty.txt"), undefined);
+    assert.equal((await graph.getItemByPath("small/empty.txt"))?.id, item.id);
   });
 
   test("listChildren pages through more than one page", async () => {

@@ -173,18 +173,13 @@ describe("GraphClient requests", () => {
     });
   });
 
-  test("setLastModified patches fileSystemInfo; deleteItem accepts 204 and 404", async () => {
-    await withClient(
-      [{ status: 200, json: item("i", "x") }, { status: 204 }, { status: 404, json: graphError("itemNotFound", "gone") }],
-      async (client, server) => {
-        await client.setLastModified("i", "2025-05-05T05:05:05Z");
-        await client.deleteItem("i");
-        await client.deleteItem("i");
-        assert.equal(server.requests[0].method, "PATCH");
-        assert.deepEqual(JSON.parse(server.requests[0].body.toString()), { fileSystemInfo: { lastModifiedDateTime: "2025-05-05T05:05:05Z" } });
-        assert.deepEqual(server.requests.slice(1).map((request) => `${request.method} ${request.url}`), ["DELETE /v1.0/me/drive/items/i", "DELETE /v1.0/me/drive/items/i"]);
-      },
-    );
+  test("setLastModified patches fileSystemInfo", async () => {
+    await withClient([{ status: 200, json: item("i", "x") }], async (client, server) => {
+      await client.setLastModified("i", "2025-05-05T05:05:05Z");
+      assert.equal(server.requests[0].method, "PATCH");
+      assert.equal(server.requests[0].url, "/v1.0/me/drive/items/i");
+      assert.deepEqual(JSON.parse(server.requests[0].body.toString()), { fileSystemInfo: { lastModifiedDateTime: "2025-05-05T05:05:05Z" } });
+    });
   });
 
   test("refuses an http:// baseUrl unless allowInsecureConnection is set", () => {

@@ -53,7 +53,7 @@ param destFolder string = 'From Azure'
 
 @minValue(1)
 @maxValue(60)
-param chunkSizeMb int = 10
+param fragmentSizeMb int = 10
 
 @allowed([ 'replace', 'rename', 'fail' ])
 param conflictBehavior string = 'replace'
@@ -207,7 +207,7 @@ module functionApp 'modules/functionapp.bicep' = {
       sourceContainer: storage.outputs.sourceContainerName
       sourcePrefix: sourcePrefix
       destFolder: destFolder
-      chunkSizeMb: chunkSizeMb
+      fragmentSizeMb: fragmentSizeMb
       conflictBehavior: conflictBehavior
       afterTransfer: afterTransfer
       archiveContainer: storage.outputs.archiveContainerName

@@ -15,13 +15,13 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** The report a person reads after a run: each file with its chunks, each folder with its files, then totals. */
+/** The report a person reads after a run: each file with its fragments, each folder with its files, then totals. */
 export function formatHumanSummary(summary: SweepSummary, elapsedMs: number): string {
   const lines: string[] = [];
   const filesPerFolder = new Map<string, number>();
   for (const file of summary.files) {
     if (file.status === "uploaded") {
-      lines.push(`  uploaded  ${file.blob} → ${file.path}  ${formatBytes(file.bytes)} in ${plural(file.chunks, "chunk")}${file.warning ? `  (warning: ${file.warning})` : ""}`);
+      lines.push(`  uploaded  ${file.blob} → ${file.path}  ${formatBytes(file.bytes)} in ${plural(file.fragments, "fragment")}${file.warning ? `  (warning: ${file.warning})` : ""}`);
       const folder = file.path.includes("/") ? file.path.slice(0, file.path.lastIndexOf("/")) : "(drive root)";
       filesPerFolder.set(folder, (filesPerFolder.get(folder) ?? 0) + 1);
     } else if (file.status === "failed") {

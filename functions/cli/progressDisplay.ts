@@ -25,8 +25,8 @@ function plainProgress(output: Output): SweepObserver & { stop(): void } {
     },
     onFileWaiting: (blob, message) => output.write(waitingLine(blob, message)),
     onFileDone: (outcome: FileOutcome) => {
-      if (outcome.status === "skipped" && outcome.chunks === 0 && !outcome.warning) return;
-      const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.chunks} chunk${outcome.chunks === 1 ? "" : "s"})` : "";
+      if (outcome.status === "skipped" && outcome.fragments === 0 && !outcome.warning) return;
+      const detail = outcome.error ? `: ${outcome.error}` : outcome.status === "uploaded" ? ` (${formatBytes(outcome.bytes)} in ${outcome.fragments} fragment${outcome.fragments === 1 ? "" : "s"})` : "";
       output.write(`${outcome.status.padEnd(9)} ${outcome.blob}${detail}\n`);
     },
     stop: () => undefined,

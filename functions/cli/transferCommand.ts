@@ -66,7 +66,7 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     const summary = await engine.sweep(progress ?? { onFileWaiting: (blob, message) => process.stderr.write(waitingLine(blob, message)) });
     progress?.stop();
     if (json) {
-      const files = summary.files.map(({ blob, path, status, bytes, chunks, error }) => ({ blob, path, status, bytes, chunks, error: error ?? null }));
+      const files = summary.files.map(({ blob, path, status, bytes, fragments, error }) => ({ blob, path, status, bytes, fragments, error: error ?? null }));
       const { uploaded, skipped, failed, unfinished, bytes } = summary;
       process.stdout.write(`${JSON.stringify({ uploaded, skipped, failed, unfinished, bytes, files })}\n`);
     } else {

@@ -132,10 +132,18 @@ function storageConnection(reader: SettingsReader): StorageConnection {
   };
 }
 
-/** CHUNK_SIZE_MB MiB rounded down to a multiple of 320 KiB: 10 → 10,485,760; 60 → 62,586,880 (under 60 MiB). */
+/** FRAGMENT_SIZE_MB MiB rounded down to a multiple of 320 KiB: 10 → 10,485,760; 60 → 62,586,880 (under 60 MiB). */
 export function fragmentSizeBytes(fragmentSizeMiB: number): number {
   const requested = fragmentSizeMiB === 60 ? 60 * 1024 * 1024 - 1 : fragmentSizeMiB * 1024 * 1024;
   return Math.floor(requested / FRAGMENT_GRANULARITY) * FRAGMENT_GRANULARITY;
+}
+
+/** The setting's former name: a value left under it is refused rather than silently ignored. */
+const FORMER_FRAGMENT_SIZE_SETTING = "CHUNK_SIZE_MB";
+
+function refuseFormerFragmentSizeName(reader: SettingsReader): void {
+  if (reader.raw(FORMER_FRAGMENT_SIZE_SETTING) === undefined || reader.raw("FRAGMENT_SIZE_MB") !== undefined) return;
+  reader.problem(FORMER_FRAGMENT_SIZE_SETTING, "is set, but the setting is now called FRAGMENT_SIZE_MB", "rename it to FRAGMENT_SIZE_MB (same value, same meaning)");
 }
 
 function normaliseFolder(path: string): string {
@@ -157,6 +165,7 @@ export function fixedGraphAccessToken(reader: SettingsReader): string | undefine
 
 export function readEngineSettings(reader: SettingsReader): EngineSettings {
   fixedGraphAccessToken(reader);
+  refuseFormerFragmentSizeName(reader);
   const graphEndpoint = reader.url("GRAPH_ENDPOINT", { allowLoopbackHttp: true });
   const ledgerTable = reader.string("LEDGER_TABLE");
   if (!TABLE_NAME.test(ledgerTable)) {
@@ -167,7 +176,7 @@ export function readEngineSettings(reader: SettingsReader): EngineSettings {
     sourceContainer: containerName(reader, "SOURCE_CONTAINER"),
     sourcePrefix: reader.string("SOURCE_PREFIX").replace(/^\/+/, ""),
     destFolder: normaliseFolder(reader.string("DEST_FOLDER")),
-    fragmentSizeBytes: fragmentSizeBytes(reader.integer("CHUNK_SIZE_MB", 1, 60)),
+    fragmentSizeBytes: fragmentSizeBytes(reader.integer("FRAGMENT_SIZE_MB", 1, 60)),
     conflictBehavior: reader.oneOf("CONFLICT_BEHAVIOR", CONFLICT_BEHAVIORS),
     afterTransfer: reader.oneOf("AFTER_TRANSFER", AFTER_TRANSFER_MODES),
     archiveContainer: containerName(reader, "ARCHIVE_CONTAINER"),

@@ -27,7 +27,7 @@ function isRelinkRequired(error: unknown): boolean {
 }
 
 function outcome(blobName: string, destination: Destination, status: FileOutcome["status"], fields: Partial<FileOutcome> = {}): FileOutcome {
-  return { blob: blobName, path: destination.fullPath, status, bytes: 0, chunks: 0, ...fields };
+  return { blob: blobName, path: destination.fullPath, status, bytes: 0, fragments: 0, ...fields };
 }
 
 /**
@@ -181,7 +181,7 @@ async function transferVersion(
     const result = await uploadByFirstTakingPath(context);
     if (result.kind === "incomplete") {
       await claimed.release(checkpointChanges(result.confirmedBytes, result.fragments, context.hasher.exportState()));
-      return outcome(blob.name, destination, "incomplete", { bytes: result.confirmedBytes, chunks: result.fragments });
+      return outcome(blob.name, destination, "incomplete", { bytes: result.confirmedBytes, fragments: result.fragments });
     }
     await context.reader.settle();
     const verified = await verifyUpload(services, blob, destination, result);

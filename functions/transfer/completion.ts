@@ -74,5 +74,5 @@ export async function recordVerifiedUpload(
   }
   const { fragments } = verified;
   services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
-  return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, chunks: fragments, warning, driveItemId: verified.item.id };
+  return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, fragments, warning, driveItemId: verified.item.id };
 }

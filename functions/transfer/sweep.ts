@@ -62,7 +62,7 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   blobs.forEach((blob, index) => {
     const record = records.get(blob.name);
     if (isDoneFor(record, blob.etag)) {
-      const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, chunks: 0 };
+      const outcome: FileOutcome = { blob: blob.name, path: record.destinationPath, status: "skipped", bytes: blob.size, fragments: 0 };
       observer.onFileDone?.(outcome, blob);
       outcomes[index] = Promise.resolve(outcome);
     } else pending.push({ blob, index, shard: ledgerShardOf(blob.name) });

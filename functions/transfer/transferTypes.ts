@@ -44,7 +44,7 @@ export interface FileOutcome {
   path: string;
   status: FileStatus;
   bytes: number;
-  chunks: number;
+  fragments: number;
   error?: string;
   warning?: string;
   driveItemId?: string;

@@ -28,7 +28,7 @@ type transferSettings = {
   sourceContainer: string
   sourcePrefix: string
   destFolder: string
-  chunkSizeMb: int
+  fragmentSizeMb: int
   conflictBehavior: 'replace' | 'rename' | 'fail'
   afterTransfer: 'keep' | 'delete' | 'archive'
   archiveContainer: string
@@ -123,7 +123,7 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SOURCE_CONTAINER: settings.sourceContainer
     SOURCE_PREFIX: settings.sourcePrefix
     DEST_FOLDER: settings.destFolder
-    CHUNK_SIZE_MB: string(settings.chunkSizeMb)
+    FRAGMENT_SIZE_MB: string(settings.fragmentSizeMb)
     CONFLICT_BEHAVIOR: settings.conflictBehavior
     AFTER_TRANSFER: settings.afterTransfer
     ARCHIVE_CONTAINER: settings.archiveContainer

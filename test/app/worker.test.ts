@@ -67,7 +67,7 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
 
   test("two workers handed the same blob at once transfer it once", async () => {
     // The first fragment answers slowly, so the second worker arrives while the first holds the claim.
-    const world = await worldWith({ CHUNK_SIZE_MB: "1" }, { faults: [{ kind: "slowResponse", target: "uploadPut", delayMs: 1500 }] });
+    const world = await worldWith({ FRAGMENT_SIZE_MB: "1" }, { faults: [{ kind: "slowResponse", target: "uploadPut", delayMs: 1500 }] });
     const content = randomContent(3 * FRAGMENT + 99);
     const etag = await world.fixture.putBlob("shared.bin", content);
     for (let copy = 0; copy < 2; copy += 1) await world.queue.send({ kind: "transfer", blob: "shared.bin", etag, runId: `copy${copy}` });
@@ -84,9 +84,9 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
   });
 
   test("out of time: the worker checkpoints and queues a continuation, which finishes without re-sending a byte", async () => {
-    const world = await worldWith({ CHUNK_SIZE_MB: "1" });
-    const chunk = world.fixture.settings.fragmentSizeBytes; // CHUNK_SIZE_MB=1 rounds down to three 320 KiB units
-    const content = randomContent(5 * chunk + 1234);
+    const world = await worldWith({ FRAGMENT_SIZE_MB: "1" });
+    const fragmentSize = world.fixture.settings.fragmentSizeBytes; // FRAGMENT_SIZE_MB=1 rounds down to three 320 KiB units
+    const content = randomContent(5 * fragmentSize + 1234);
     await world.fixture.putBlob("long.bin", content);
     // The clock moves ten seconds per fragment OneDrive answers, so a 25-second budget ends after the third.
     let time = Date.now();
@@ -107,7 +107,7 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
     const ledger = world.fixture.engine().services.ledger;
     const paused = await ledger.get("long.bin");
     assert.equal(paused?.status, "uploading");
-    assert.equal(paused?.confirmedBytes, 3 * chunk);
+    assert.equal(paused?.confirmedBytes, 3 * fragmentSize);
     assert.equal(paused?.claimOwner, undefined, "the claim was released");
     assert.equal(paused?.queuedEtag, paused?.blobEtag, "the continuation is marked as queued");
     assert.equal(world.fixture.emulator.getItem("long.bin"), undefined, "not committed yet");
@@ -120,8 +120,8 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
     assert.ok(world.fixture.emulator.getItem("long.bin")?.content?.equals(content));
     const ranges = uploadPuts(world).map((request) => request.headers["content-range"]);
     const expected = [0, 1, 2, 3, 4, 5].map((index) => {
-      const start = index * chunk;
-      const end = Math.min(start + chunk, content.length) - 1;
+      const start = index * fragmentSize;
+      const end = Math.min(start + fragmentSize, content.length) - 1;
       return `bytes ${start}-${end}/${content.length}`;
     });
     assert.deepEqual(ranges, expected, "each byte range sent exactly once, the continuation starting where OneDrive stood");

@@ -31,14 +31,14 @@ import { runTransfer, TRANSFER_COMMAND } from "./transferRun";
  *   BENCH_CHILD_NODE_ARGS="..."     extra node options for the children only (flags that print nothing on stdout);
  *                                   transfer runs get them through NODE_OPTIONS, so npm's node gets them too, and
  *                                   only flags NODE_OPTIONS allows are accepted
- *   BENCH_FRAGMENT_MIB=<n>          fragment size (CHUNK_SIZE_MB) instead of the issue's 10 MiB
+ *   BENCH_FRAGMENT_MIB=<n>          fragment size (FRAGMENT_SIZE_MB) instead of the issue's 10 MiB
  *   BENCH_RSS_RUNS=<n>              run the 4 x 256 MiB engine n times on one seeding (default 3; the highest counts)
  */
 
 const MIB = 1024 * 1024;
 const FRAGMENT_MIB = Number(process.env.BENCH_FRAGMENT_MIB ?? 10);
 if (!Number.isInteger(FRAGMENT_MIB) || FRAGMENT_MIB < 1 || FRAGMENT_MIB > 60) throw new Error("BENCH_FRAGMENT_MIB must be an integer from 1 to 60");
-/** The engine's own rounding of CHUNK_SIZE_MB, so the minimal runs send the very fragments the engine sends. */
+/** The engine's own rounding of FRAGMENT_SIZE_MB, so the minimal runs send the very fragments the engine sends. */
 const FRAGMENT_BYTES = fragmentSizeBytes(FRAGMENT_MIB);
 const LARGE_BYTES = 1024 * MIB;
 const RSS_BLOB_COUNT = 4;
@@ -110,7 +110,7 @@ function transferSettings(context: BenchContext, container: string, ledgerTable:
     DEST_FOLDER: destFolder,
     GRAPH_ENDPOINT: context.emulator.graphEndpoint,
     GRAPH_ACCESS_TOKEN: context.emulator.accessToken,
-    CHUNK_SIZE_MB: String(FRAGMENT_MIB),
+    FRAGMENT_SIZE_MB: String(FRAGMENT_MIB),
     TRANSFER_CONCURRENCY: String(CONCURRENCY),
   };
   const defaults = SETTINGS.filter((setting) => setting.group === "engine" && setting.defaultValue !== undefined).map((setting) => [setting.name, setting.defaultValue!]);

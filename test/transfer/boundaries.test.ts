@@ -15,7 +15,7 @@ describe("transfers of every boundary size", () => {
   before(async () => {
     azurite = await startAzurite();
     // 1 MiB rounds down to 983,040 bytes (3 × 320 KiB): the largest size spans several fragments with a short last one.
-    fixture = await createTransferFixture(azurite, { CHUNK_SIZE_MB: "1", DEST_FOLDER: "Backups/2026" });
+    fixture = await createTransferFixture(azurite, { FRAGMENT_SIZE_MB: "1", DEST_FOLDER: "Backups/2026" });
     for (const size of sizes) {
       const content = randomContent(size);
       contents.set(`size-${size}.bin`, content);
@@ -43,10 +43,10 @@ describe("transfers of every boundary size", () => {
       assert.equal(Date.parse(item.lastModifiedDateTime), properties.lastModified?.getTime(), `${name} keeps the blob's last-modified time`);
     }
 
-    const chunkSize = fixture.settings.fragmentSizeBytes;
-    assert.equal(chunkSize, 3 * FRAGMENT);
+    const fragmentSize = fixture.settings.fragmentSizeBytes;
+    assert.equal(fragmentSize, 3 * FRAGMENT);
     const largest = summary.files.find((file) => file.blob === `size-${3 * FRAGMENT * 3 + 12_345}.bin`);
-    assert.equal(largest?.chunks, 4, "three full fragments and a short last one");
+    assert.equal(largest?.fragments, 4, "three full fragments and a short last one");
 
     const uploadRequests = fixture.emulator.requests.filter((request) => request.origin === "upload");
     assert.ok(uploadRequests.length > 0);
@@ -60,7 +60,7 @@ describe("transfers of every boundary size", () => {
       assert.ok(last < total, "the last byte index is inside the file");
       assert.equal(Number(request.headers["content-length"]), last - first + 1);
       if (last + 1 < total) assert.equal((last - first + 1) % FRAGMENT, 0, "every fragment but the last is a multiple of 320 KiB");
-      assert.ok(last - first + 1 <= chunkSize);
+      assert.ok(last - first + 1 <= fragmentSize);
     }
     const sessionCreates = fixture.emulator.requests.filter((request) => request.url.includes("createUploadSession"));
     assert.equal(sessionCreates.length, sizes.length - 2, "every file over the batched size takes an upload session");

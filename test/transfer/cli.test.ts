@@ -49,7 +49,7 @@ describe("the transfer CLI", () => {
     assert.equal(run.stdout.trim().split("\n").length, 1);
     assert.deepEqual([report.uploaded, report.skipped, report.failed, report.bytes], [2, 0, 1, 3]);
     const two = report.files.find((file: { blob: string }) => file.blob === "dir/two.txt");
-    assert.deepEqual(two, { blob: "dir/two.txt", path: "dir/two.txt", status: "uploaded", bytes: 2, chunks: 1, error: null });
+    assert.deepEqual(two, { blob: "dir/two.txt", path: "dir/two.txt", status: "uploaded", bytes: 2, fragments: 1, error: null });
     assert.match(report.files.find((file: { blob: string }) => file.blob === "three?.txt").error, /three\?\.txt/);
 
     const rerun = await runCli([], fixture.settingsEnv);
@@ -58,10 +58,10 @@ describe("the transfer CLI", () => {
   });
 
   test("bad settings exit 2 naming every invalid setting", async () => {
-    const run = await runCli(["--json"], { CHUNK_SIZE_MB: "61", CONFLICT_BEHAVIOR: "overwrite", TRANSFER_CONCURRENCY: "0", SOURCE_STORAGE: "UseDevelopmentStorage=true", GRAPH_ACCESS_TOKEN: "unused" });
+    const run = await runCli(["--json"], { FRAGMENT_SIZE_MB: "61", CONFLICT_BEHAVIOR: "overwrite", TRANSFER_CONCURRENCY: "0", SOURCE_STORAGE: "UseDevelopmentStorage=true", GRAPH_ACCESS_TOKEN: "unused" });
     assert.equal(run.code, 2);
     assert.equal(run.stdout, "");
-    assert.match(run.stderr, /CHUNK_SIZE_MB.*1 to 60/);
+    assert.match(run.stderr, /FRAGMENT_SIZE_MB.*1 to 60/);
     assert.match(run.stderr, /CONFLICT_BEHAVIOR.*replace, rename, fail/);
     assert.match(run.stderr, /TRANSFER_CONCURRENCY/);
   });
@@ -78,7 +78,7 @@ describe("the transfer CLI", () => {
   });
 
   test("a process killed mid-file resumes the same upload session on the next run", async () => {
-    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1" }, {
       // The fifth fragment is answered slowly, so the kill lands while the upload is certainly in flight.
       faults: [{ kind: "slowResponse", target: "uploadPut", skip: 4, delayMs: 60_000 }],
     }));

@@ -5,13 +5,13 @@ import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 import type { Fault } from "../emulators/onedrive";
 
-const FILE_SIZE = 5 * 3 * FRAGMENT + 777; // six fragments at CHUNK_SIZE_MB=1, the last one short
+const FILE_SIZE = 5 * 3 * FRAGMENT + 777; // six fragments at FRAGMENT_SIZE_MB=1, the last one short
 
 describe("the engine survives every fault the service shows", () => {
   const suite = azuriteForSuite();
 
   async function transferWith(faults: Fault[]): Promise<{ fixture: TransferFixture; content: Buffer }> {
-    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, { faults }));
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1" }, { faults }));
     const content = randomContent(FILE_SIZE);
     await fixture.putBlob("faulty.bin", content);
     const outcome = await fixture.engine().transferBlob("faulty.bin");
@@ -70,7 +70,7 @@ describe("the engine survives every fault the service shows", () => {
   });
 
   test("seeded random faults on every kind still end byte-identical", async () => {
-    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1" }, {
       seededFaults: { seed: 20261127, probability: 0.4, kinds: ["throttle", "serverErrorAfterStore", "dropAfterStore", "storePartialThenDrop", "transient404"], maxFaults: 6 },
     }));
     const content = randomContent(FILE_SIZE * 2);
@@ -81,7 +81,7 @@ describe("the engine survives every fault the service shows", () => {
   });
 
   test("a permanent 4xx on a fragment fails the file and cancels its session; the blob stays", async () => {
-    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { CHUNK_SIZE_MB: "1" }, { quotaBytes: 1000 }));
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1" }, { quotaBytes: 1000 }));
     await fixture.putBlob("too-big.bin", randomContent(FILE_SIZE));
     const outcome = await fixture.engine().transferBlob("too-big.bin");
     assert.equal(outcome.status, "failed");

@@ -115,7 +115,7 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
   });
 
   test("a blob overwritten after its ETag was pinned: the session is cancelled and the new version sent whole", async () => {
-    const fixture = await fixtureWith({ CHUNK_SIZE_MB: "1" });
+    const fixture = await fixtureWith({ FRAGMENT_SIZE_MB: "1" });
     const oldContent = randomContent(4 * FRAGMENT * 3);
     await fixture.putBlob("moving.bin", oldContent);
     const engine = fixture.engine();
@@ -131,7 +131,7 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
   });
 
   test("a blob overwritten between fragments is detected by the pinned ranged reads", async () => {
-    const fixture = await fixtureWith({ CHUNK_SIZE_MB: "1" });
+    const fixture = await fixtureWith({ FRAGMENT_SIZE_MB: "1" });
     const oldContent = randomContent(8 * FRAGMENT * 3);
     const newContent = randomContent(3 * FRAGMENT * 3 + 1);
     await fixture.putBlob("racing.bin", oldContent);
@@ -161,7 +161,7 @@ describe("ledger, names, conflicts and AFTER_TRANSFER", () => {
   });
 
   test("two engines on one blob at once: only one transfers it", async () => {
-    const fixture = await fixtureWith({ CHUNK_SIZE_MB: "1" });
+    const fixture = await fixtureWith({ FRAGMENT_SIZE_MB: "1" });
     await fixture.putBlob("contended.bin", randomContent(6 * FRAGMENT));
     const [first, second] = await Promise.all([fixture.engine().transferBlob("contended.bin"), fixture.engine().transferBlob("contended.bin")]);
     const statuses = [first.status, second.status].sort();

@@ -34,7 +34,7 @@ test("GRAPH_ACCESS_TOKEN is refused in Azure, where it would bypass the sign-in"
   });
 });
 
-test("CHUNK_SIZE_MB rounds down to 320 KiB multiples and stays under 60 MiB", () => {
+test("FRAGMENT_SIZE_MB rounds down to 320 KiB multiples and stays under 60 MiB", () => {
   assert.equal(fragmentSizeBytes(60), 62_586_880);
   assert.equal(fragmentSizeBytes(1), 983_040);
   assert.equal(fragmentSizeBytes(5), 5_242_880);
@@ -45,7 +45,7 @@ test("every invalid setting is reported at once, each with its problem and the a
   assert.throws(
     () =>
       loadEngineSettings({
-        CHUNK_SIZE_MB: "0",
+        FRAGMENT_SIZE_MB: "0",
         CONFLICT_BEHAVIOR: "overwrite",
         AFTER_TRANSFER: "move",
         TRANSFER_CONCURRENCY: "many",
@@ -56,7 +56,7 @@ test("every invalid setting is reported at once, each with its problem and the a
     (error: unknown) => {
       assert.ok(error instanceof SettingsError);
       assert.equal(error.problems.length, 7, error.message);
-      assert.match(error.message, /CHUNK_SIZE_MB is "0", not a whole number from 1 to 60/);
+      assert.match(error.message, /FRAGMENT_SIZE_MB is "0", not a whole number from 1 to 60/);
       assert.match(error.message, /CONFLICT_BEHAVIOR is "overwrite": use one of: replace, rename, fail/);
       assert.match(error.message, /AFTER_TRANSFER is "move": use one of: keep, delete, archive/);
       assert.match(error.message, /TRANSFER_CONCURRENCY is "many"/);
@@ -105,4 +105,17 @@ test("GRAPH_ENDPOINT must be https, except http on this machine for a local emul
   assert.equal(loadEngineSettings({ GRAPH_ENDPOINT: "http://127.0.0.1:8080/" }).graphBaseUrl, "http://127.0.0.1:8080/v1.0");
   assert.equal(loadEngineSettings({ GRAPH_ENDPOINT: "https://graph.microsoft.us" }).graphBaseUrl, "https://graph.microsoft.us/v1.0");
   assert.throws(() => loadEngineSettings({ GRAPH_ENDPOINT: "http://graph.example.com" }), /GRAPH_ENDPOINT is "http:\/\/graph.example.com", which is not an https URL/);
+});
+
+test("a value left under the former name CHUNK_SIZE_MB is refused, naming the rename, never silently ignored", () => {
+  assert.throws(
+    () => loadEngineSettings({ CHUNK_SIZE_MB: "20" }),
+    (error: unknown) => {
+      assert.ok(error instanceof SettingsError);
+      assert.equal(error.problems.length, 1, error.message);
+      assert.match(error.message, /CHUNK_SIZE_MB is set, but the setting is now called FRAGMENT_SIZE_MB: rename it to FRAGMENT_SIZE_MB/);
+      return true;
+    },
+  );
+  assert.equal(loadEngineSettings({ CHUNK_SIZE_MB: "20", FRAGMENT_SIZE_MB: "5" }).fragmentSizeBytes, fragmentSizeBytes(5));
 });

@@ -11,6 +11,7 @@ import {
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import { sendWithinAttemptTimeout } from "../http/attemptTimeout";
+import { errorText } from "../shared/errorText";
 import { GraphNetworkError, scrubSecrets, type GraphService } from "./graphError";
 import { ThrottledError } from "./throttle";
 
@@ -86,7 +87,7 @@ export function defaultHttpClient(): HttpClient {
 /** Carries an AccessTokenProvider failure through the pipeline unchanged, so callers see the sign-in error itself. */
 export class TokenUnavailableError extends Error {
   constructor(readonly reason: unknown) {
-    super(reason instanceof Error ? reason.message : String(reason));
+    super(errorText(reason));
     this.name = "TokenUnavailableError";
   }
 }
@@ -107,7 +108,7 @@ export async function sendThroughPipeline(
     // The token provider's own errors (a relink needed, a vault refusing access) are not network failures.
     if (error instanceof TokenUnavailableError) throw error.reason;
     const code = errorCode(error) ?? RestError.REQUEST_SEND_ERROR;
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = errorText(error);
     throw new GraphNetworkError({ service, method: request.method, url: urlForErrors, code, detail: scrubSecrets(detail) });
   }
 }

@@ -12,6 +12,9 @@ export const FUNCTION_TIMEOUT_MS = 30 * 60 * 1000;
  */
 export const WORKER_BUDGET_MS = 25 * 60 * 1000;
 
+/** Every call and wait of an invocation is aborted this long before the host's timeout would kill the process. */
+export const HARD_STOP_MARGIN_MS = 60 * 1000;
+
 /** host.json `extensions.queues.maxDequeueCount`: the attempt after which the host moves a message to `<queue>-poison`. */
 export const MAX_DEQUEUE_COUNT = 5;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import type { SourceBlob } from "../storage/blobSource";
-import { holdsLiveClaim, isDoneFor, type LedgerRecord } from "../storage/ledgerRow";
+import { holdsLiveClaim, isDoneFor, isThrottled, type LedgerRecord } from "../storage/ledgerRow";
 import type { TransferServices } from "../transfer/blobTransfer";
 import { REQUEUE_WINDOW_MS } from "./hostLimits";
 import type { TransferQueue } from "./transferQueue";
@@ -14,19 +14,21 @@ export interface SweepRun {
   listed: number;
   queued: string[];
   /** Blobs left alone, by reason. */
-  skipped: { done: number; queued: number; inFlight: number };
+  skipped: { done: number; queued: number; inFlight: number; throttled: number };
 }
 
 export type SkipReason = keyof SweepRun["skipped"];
 
 /**
  * Why a blob needs no message now, or undefined when it does: done for its current ETag, already queued for this
- * ETag within the window, or claimed by a live worker. Failed blobs are queued again (a sweep is their retry).
+ * ETag within the window, claimed by a live worker, or throttled by the service until a recorded time (queuing it
+ * would only add load). Failed blobs are queued again (a sweep is their retry).
  */
 export function reasonToSkip(blob: SourceBlob, record: LedgerRecord | undefined, now: number, windowMs = REQUEUE_WINDOW_MS): SkipReason | undefined {
   if (!record) return undefined;
   if (isDoneFor(record, blob.etag)) return "done";
   if (holdsLiveClaim(record, now)) return "inFlight";
+  if (isThrottled(record, now)) return "throttled";
   if (record.queuedEtag === blob.etag && record.queuedAt && now - Date.parse(record.queuedAt) < windowMs) return "queued";
   return undefined;
 }
@@ -50,7 +52,7 @@ export async function runSweep(
   const runId = options.runId ?? newRunId();
   const startedAt = new Date(now());
   const [records, blobs] = await Promise.all([services.ledger.readAll(), collect(services.source.list(services.settings.sourcePrefix))]);
-  const run: SweepRun = { runId, listed: blobs.length, queued: [], skipped: { done: 0, queued: 0, inFlight: 0 } };
+  const run: SweepRun = { runId, listed: blobs.length, queued: [], skipped: { done: 0, queued: 0, inFlight: 0, throttled: 0 } };
   const limit = pLimit(ENQUEUE_CONCURRENCY);
   await Promise.all(
     blobs.map((blob) => {
@@ -75,7 +77,7 @@ export async function runSweep(
     queued: run.queued.length,
   });
   services.log.info(
-    `sweep ${runId} (${options.trigger}): ${run.listed} blobs listed, ${run.queued.length} queued; left alone: ${run.skipped.done} done, ${run.skipped.queued} already queued, ${run.skipped.inFlight} in flight`,
+    `sweep ${runId} (${options.trigger}): ${run.listed} blobs listed, ${run.queued.length} queued; left alone: ${run.skipped.done} done, ${run.skipped.queued} already queued, ${run.skipped.inFlight} in flight, ${run.skipped.throttled} throttled`,
   );
   return run;
 }

@@ -4,6 +4,8 @@ import { transferMessageText, type SweepMessage, type TransferMessage } from "./
 
 /** One small message or property read (the SDK's own per-try timeout only asks the server to give up). */
 const QUEUE_CALL_TIMEOUT_MS = 30_000;
+/** Put Message accepts a visibility delay of at most 7 days. */
+const MAX_VISIBILITY_DELAY_S = 7 * 24 * 3600;
 
 /**
  * The producer side of the transfer queue. Messages go as plain JSON text, matching host.json
@@ -18,9 +20,11 @@ export class TransferQueue {
     return this.client.name;
   }
 
-  async send(message: TransferMessage | SweepMessage): Promise<void> {
+  /** `visibleAfterMs`: the message stays invisible that long (a continuation that must wait out throttling). */
+  async send(message: TransferMessage | SweepMessage, options: { visibleAfterMs?: number } = {}): Promise<void> {
     await this.ensureQueue();
-    await this.client.sendMessage(transferMessageText(message), { abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) });
+    const visibilityTimeout = options.visibleAfterMs === undefined ? undefined : Math.min(MAX_VISIBILITY_DELAY_S, Math.ceil(options.visibleAfterMs / 1000));
+    await this.client.sendMessage(transferMessageText(message), { abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS), ...(visibilityTimeout ? { visibilityTimeout } : {}) });
   }
 
   /** Approximate: the service counts asynchronously. */

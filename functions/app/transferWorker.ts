@@ -2,7 +2,7 @@ import type { InvocationContext } from "@azure/functions";
 import { isRelinkRequiredError } from "../auth/relinkRequiredError";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
-import { MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
+import { FUNCTION_TIMEOUT_MS, HARD_STOP_MARGIN_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
 import { errorText } from "../shared/errorText";
 import { invocationLog } from "./invocationLog";
 import { MalformedMessageError, parseQueueMessage } from "./queueMessages";
@@ -33,6 +33,7 @@ export type QueueHandler = (entry: unknown, context: InvocationContext) => Promi
 export function createTransferWorker(dependencies: WorkerDependencies): QueueHandler {
   const now = dependencies.now ?? Date.now;
   const budgetMs = dependencies.budgetMs ?? WORKER_BUDGET_MS;
+  const hardStopMs = Math.max(budgetMs, FUNCTION_TIMEOUT_MS - HARD_STOP_MARGIN_MS);
   const maxDequeueCount = dependencies.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
 
   return async (entry, context) => {
@@ -72,7 +73,10 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
     const { ledger } = engine.services;
     let outcome;
     try {
-      outcome = await engine.transferBlob(blob, { deadline: now() + budgetMs });
+      // The budget ends the work (checkpoint and continue); the hard stop ends every call and wait before the host
+      // kills the invocation, whatever is in flight.
+      const startedAt = now();
+      outcome = await engine.transferBlob(blob, { deadline: startedAt + budgetMs, abortSignal: AbortSignal.timeout(hardStopMs) });
     } catch (error) {
       if (isRelinkRequiredError(error)) {
         // Retrying cannot help until a person signs in again; the token store records it for the status endpoint.
@@ -99,9 +103,12 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
         return;
       case "incomplete": {
         const row = await ledger.get(blob);
-        await dependencies.queue.send({ kind: "transfer", blob, ...(row?.blobEtag ? { etag: row.blobEtag } : {}), ...(runId ? { runId } : {}), continuation: true });
+        const message = { kind: "transfer" as const, blob, ...(row?.blobEtag ? { etag: row.blobEtag } : {}), ...(runId ? { runId } : {}), continuation: true as const };
+        // A continuation of a throttled file becomes visible when the service's wait is over, not before.
+        await dependencies.queue.send(message, outcome.resumeAfterMs === undefined ? {} : { visibleAfterMs: outcome.resumeAfterMs });
         if (row?.blobEtag) await ledger.markQueued(blob, row.blobEtag, new Date(now()));
-        log.info(`${blob}: out of time after ${outcome.bytes} of ${row?.size ?? "?"} bytes; checkpointed and queued a continuation`);
+        const why = outcome.resumeAfterMs === undefined ? "out of time" : `throttled for ${Math.ceil(outcome.resumeAfterMs / 1000)} s`;
+        log.info(`${blob}: ${why} after ${outcome.bytes} of ${row?.size ?? "?"} bytes; checkpointed and queued a continuation`);
         return;
       }
     }

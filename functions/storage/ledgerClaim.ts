@@ -8,8 +8,8 @@ export interface GuardedRowWriter {
 
 /** Another worker took the claim (or it lapsed and was taken): stop without writing anything else. */
 export class ClaimLostError extends Error {
-  constructor(readonly blobName: string) {
-    super(`Lost the claim on blob "${blobName}" to another worker`);
+  constructor(readonly blobName: string, reason = "to another worker") {
+    super(`Lost the claim on blob "${blobName}" ${reason}`);
     this.name = "ClaimLostError";
   }
 }
@@ -31,9 +31,24 @@ export interface ClaimOptions {
  * A claimed ledger row. Every write is guarded by the row's ETag, so a holder whose claim lapsed and was taken
  * learns it on its next write (ClaimLostError) instead of overwriting the new holder's progress.
  */
+/**
+ * A holder stops this long before its lease would lapse without a successful write: by the time another worker may
+ * take the row, this one has stopped working on it (clocks of two hosts differ by a few seconds at most).
+ */
+const LAPSE_MARGIN_MS = 10_000;
+
 export class ClaimedRow {
   /** Writes go one at a time: each needs the ETag the previous one returned. */
   private writeChain: Promise<void> = Promise.resolve();
+  private writesInFlight = 0;
+  private readonly lapse = new AbortController();
+  private lapseTimer?: NodeJS.Timeout;
+
+  /**
+   * Aborted when the claim can no longer be trusted: no write (a renewal, a checkpoint) has landed for nearly a lease,
+   * or a write found the row taken. The work under the claim runs under it, so it stops before another worker starts.
+   */
+  readonly signal: AbortSignal = this.lapse.signal;
 
   /**
    * The row still held a claim when this one was taken: its previous holder stopped without releasing it (a crash,
@@ -61,9 +76,37 @@ export class ClaimedRow {
   }
 
   private serialise(write: () => Promise<void>): Promise<void> {
+    this.writesInFlight += 1;
     const next = this.writeChain.then(write);
-    this.writeChain = next.catch(() => undefined);
+    this.writeChain = next.then(
+      () => {
+        this.writesInFlight -= 1;
+        this.rearmLapse();
+      },
+      (error: unknown) => {
+        this.writesInFlight -= 1;
+        if (error instanceof ClaimLostError) this.lapse.abort(error);
+      },
+    );
     return next;
+  }
+
+  /** Starts watching the lease (real time, whatever clock the claim's fields are written with). */
+  watchLapse(): void {
+    this.rearmLapse(true);
+  }
+
+  /** Stops watching: the work is over (the claim is released or left to lapse). */
+  stopWatchingLapse(): void {
+    clearTimeout(this.lapseTimer);
+    this.lapseTimer = undefined;
+  }
+
+  private rearmLapse(start = false): void {
+    if (!start && this.lapseTimer === undefined) return;
+    clearTimeout(this.lapseTimer);
+    this.lapseTimer = setTimeout(() => this.lapse.abort(new ClaimLostError(this.record.blobName, "its claim could not be renewed in time")), Math.max(0, this.options.leaseMs - LAPSE_MARGIN_MS));
+    this.lapseTimer.unref();
   }
 
   private async write(changes: LedgerChanges): Promise<void> {
@@ -88,6 +131,15 @@ export class ClaimedRow {
 
   renew(): Promise<void> {
     return this.update({});
+  }
+
+  /**
+   * The periodic renewal. A write already on its way carries the claim's new expiry itself, so the renewal does not
+   * queue behind it (a stalled write would hold every renewal queued after it); the lapse watch covers a write that
+   * never lands.
+   */
+  renewUnlessWriting(): Promise<void> {
+    return this.writesInFlight > 0 ? Promise.resolve() : this.renew();
   }
 
   /** Renews the claim now if less than `minimumMs` of it is left (a row claimed in a batch, then queued a while). */

@@ -41,6 +41,8 @@ export interface LedgerRecord {
   claimOwner?: string;
   claimExpiresAt?: string;
   afterTransferDone?: boolean;
+  /** The service asked to wait until then: no run sends this blob's bytes (nor queues it) before. */
+  throttledUntil?: string;
 }
 
 export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
@@ -87,7 +89,7 @@ export function attemptNumber(row: LedgerRecord, blobEtag: string): number {
 export function attemptStartChanges(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string, attempts: number, startedAt: number): LedgerChanges {
   return {
     blobEtag: blob.etag, size: blob.size, destinationPath, attempts,
-    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, lastError: undefined, warning: undefined,
+    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, lastError: undefined, warning: undefined, throttledUntil: undefined,
   };
 }
 
@@ -131,4 +133,14 @@ export function doneChanges(input: {
     durationMs: input.finishedAt - input.startedAt, warning: input.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
     afterTransferDone: input.afterTransferDone,
   };
+}
+
+/** Throttled past what the run could wait: session and checkpoint stay, and every run waits until the given time. */
+export function throttledChanges(retryAfterMs: number, message: string, now: number): LedgerChanges {
+  return { throttledUntil: new Date(now + retryAfterMs).toISOString(), lastError: message, lastErrorAt: new Date(now).toISOString() };
+}
+
+/** The service's recorded wait is still running. */
+export function isThrottled(row: LedgerRecord | undefined, now: number): boolean {
+  return Date.parse(row?.throttledUntil ?? "") > now;
 }

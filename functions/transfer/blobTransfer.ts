@@ -6,8 +6,11 @@ import { isClaimHolderGone } from "../storage/claimOwner";
 import { ClaimLostError, type ClaimedRow } from "../storage/ledger";
 import {
   attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
-  refusedNameChanges, type LedgerRecord,
+  refusedNameChanges, throttledChanges, type LedgerRecord,
 } from "../storage/ledgerRow";
+import { withCallContext } from "../http/callContext";
+import { GraphError } from "../onedrive/graphError";
+import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
 import { FragmentReader } from "./fragmentReader";
@@ -16,6 +19,7 @@ import { uploadByFirstTakingPath, type UploadContext } from "./uploadPaths";
 
 /** A holder renews its claim this often while it works. */
 const CLAIM_RENEWAL_MS = CLAIM_LEASE_MS / 3;
+const THROTTLE_STATUSES = new Set([429, 503, 509]);
 /** A blob overwritten mid-transfer restarts on the new version at most this often in one call. */
 const MAX_VERSION_RESTARTS = 3;
 
@@ -128,13 +132,16 @@ async function transferUnderClaim(
 ): Promise<FileOutcome> {
   // The row as claimed: its attempt count is the one before this attempt, whatever this attempt writes later.
   const rowAtClaim = claimed.record;
-  const renewal = setInterval(() => claimed.renew().catch(() => undefined), CLAIM_RENEWAL_MS);
+  holdBackWhileThrottled(services, rowAtClaim);
+  const renewal = setInterval(() => claimed.renewUnlessWriting().catch(() => undefined), CLAIM_RENEWAL_MS);
   renewal.unref();
+  claimed.watchLapse();
   let blob = firstVersion;
   try {
     for (let restart = 0; ; restart += 1) {
       try {
-        return await transferVersion(services, claimed, blob, destination, options);
+        // Every call and wait of the work follows the claim: it stops when the claim can no longer be trusted.
+        return await withCallContext({ signal: claimed.signal }, () => transferVersion(services, claimed, blob, destination, options));
       } catch (error) {
         if (!(error instanceof BlobChangedError) || restart >= MAX_VERSION_RESTARTS) throw error;
         services.log.warn(`${blob.name}: the blob was overwritten during its transfer; starting again on the new version`);
@@ -147,10 +154,45 @@ async function transferUnderClaim(
       }
     }
   } catch (error) {
+    const throttled = throttleWait(error);
+    if (throttled !== undefined && !claimed.signal.aborted) return await handOverWhileThrottled(services, claimed, blob, destination, throttled, error);
     return await recordFailure(services, claimed, rowAtClaim, blob, destination, error);
   } finally {
     clearInterval(renewal);
+    claimed.stopWatchingLapse();
   }
+}
+
+/** How long the service asked to wait, when the failure is throttling the engine did not wait out in-process. */
+function throttleWait(error: unknown): number | undefined {
+  if (error instanceof ThrottledError) return error.retryAfterMs;
+  if (error instanceof GraphError && error.retryAfterMs !== undefined && THROTTLE_STATUSES.has(error.status)) return error.retryAfterMs;
+  return undefined;
+}
+
+/**
+ * The service asked for a wait longer than this invocation has (or than the engine waits in-process): the row keeps
+ * its session and checkpoint, records until when the service is throttling, and the caller continues after that
+ * (a continuation message that becomes visible then; a CLI run reports the file unfinished).
+ */
+async function handOverWhileThrottled(
+  services: TransferServices,
+  claimed: ClaimedRow,
+  blob: SourceBlob,
+  destination: Destination,
+  retryAfterMs: number,
+  error: unknown,
+): Promise<FileOutcome> {
+  const message = `throttled for ${Math.ceil(retryAfterMs / 1000)} s; continues after that (${errorText(error)})`;
+  services.log.warn(`${blob.name}: ${message}`);
+  await claimed.release(throttledChanges(retryAfterMs, message, services.now())).catch(() => undefined);
+  return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: retryAfterMs });
+}
+
+/** A wait another run recorded (throttledChanges) holds this process's Graph requests back too, as its own would. */
+function holdBackWhileThrottled(services: TransferServices, row: LedgerRecord): void {
+  const remainingMs = Date.parse(row.throttledUntil ?? "") - services.now();
+  if (remainingMs > 0) services.graph.throttle.close(remainingMs, `recorded by an earlier run of ${row.blobName}`);
 }
 
 /** One blob version: upload through the first path that takes it, then verify, record and apply AFTER_TRANSFER. */
@@ -203,7 +245,8 @@ async function recordFailure(
   destination: Destination,
   error: unknown,
 ): Promise<FileOutcome> {
-  if (error instanceof ClaimLostError) return outcome(blob.name, destination, "busy", { error: errorText(error) });
+  // A claim lost or lapsed belongs to the next holder now: nothing more is written or cancelled here.
+  if (error instanceof ClaimLostError || claimed.signal.aborted) return outcome(blob.name, destination, "busy", { error: errorText(claimed.signal.aborted ? claimed.signal.reason : error) });
   const message = errorText(error);
   if (isRelinkRequired(error)) {
     await claimed.release({ lastError: message, lastErrorAt: new Date(services.now()).toISOString() }).catch(() => undefined);

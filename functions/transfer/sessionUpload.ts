@@ -1,7 +1,8 @@
 import type { DriveItem } from "../onedrive/graphTypes";
 import { GraphError, isTransientNetworkError } from "../onedrive/graphError";
 import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
-import { retryDelayMs } from "../onedrive/retryPolicy";
+import { DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from "../onedrive/retryPolicy";
+import { timeLeftMs } from "../http/callContext";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
 import type { FragmentReader } from "./fragmentReader";
@@ -111,6 +112,9 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   if (status === 401 || status === 403) {
     return { kind: "sessionLost", reason: `the upload session refused the fragment (${errorText(error)})` };
   }
+  // A wait the service asks for that this run cannot sit out goes back to the pipeline, which hands the file over.
+  const waitAllowedMs = Math.min(DEFAULT_MAX_RETRY_AFTER_MS, timeLeftMs(input.now()));
+  if (error instanceof GraphError && error.retryAfterMs !== undefined && error.retryAfterMs > waitAllowedMs) throw error;
   const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;
   if (!transient) throw new PermanentUploadError(errorText(error), error);
   if (failures > MAX_ATTEMPTS_WITHOUT_PROGRESS) {
@@ -118,6 +122,7 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   }
   input.warn(`fragment failed (${errorText(error)}); asking OneDrive where to resume`);
   const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);
+  if (delay > waitAllowedMs) throw error;
   if (delay > 0) await input.sleep(delay);
 
   for (let check = 0; ; check += 1) {

@@ -12,6 +12,7 @@ import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions,
 import { FragmentBufferPool } from "./fragmentBufferPool";
 import { SmallFileBatcher } from "./smallFileBatch";
 import { sweep, type SweepObserver, type SweepSummary } from "./sweep";
+import { withCallContext } from "../http/callContext";
 
 export interface EngineDependencies {
   tokenProvider: AccessTokenProvider;
@@ -73,11 +74,18 @@ export class TransferEngine {
     return view;
   }
 
-  transferBlob(blobName: string, options?: TransferOptions): Promise<FileOutcome> {
-    return transferBlob(this.services, blobName, options);
+  /** One blob; its calls and waits end by `options.deadline` and with `options.abortSignal`. */
+  transferBlob(blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
+    return withCallContext({ log: this.retryLog(), deadline: options.deadline, signal: options.abortSignal }, () => transferBlob(this.services, blobName, options));
   }
 
-  sweep(observer?: SweepObserver): Promise<SweepSummary> {
-    return sweep(this.services, observer);
+  sweep(observer?: SweepObserver, abortSignal?: AbortSignal): Promise<SweepSummary> {
+    return withCallContext({ log: this.retryLog(), signal: abortSignal }, () => sweep(this.services, observer));
+  }
+
+  /** Retry and throttle lines go to the invocation's log (the clients are shared by every invocation of a process). */
+  private retryLog(): (line: string) => void {
+    const log = this.services.log;
+    return (line) => log.warn(line);
   }
 }

@@ -48,11 +48,15 @@ export interface FileOutcome {
   error?: string;
   warning?: string;
   driveItemId?: string;
+  /** incomplete because the service throttled: continue no sooner than this. */
+  resumeAfterMs?: number;
 }
 
 export interface TransferOptions {
-  /** Epoch ms: stop before the next fragment after it, checkpoint and report "incomplete". */
+  /** Epoch ms: stop before the next fragment after it, checkpoint and report "incomplete"; no wait outlasts it. */
   deadline?: number;
+  /** Ends every call and wait at once (the host stopping the invocation). */
+  abortSignal?: AbortSignal;
   /** From a listing, to spare a properties request. */
   knownBlob?: SourceBlob;
   /** From a bulk ledger read; null means "known to have no row". */

@@ -40,12 +40,12 @@ describe("sweep and the HTTP API against Azurite and the OneDrive emulator", () 
     const sweep = createSweepTimer({ engineFor: (log) => world.fixture.engine({ log }), queue: world.queue });
     const first = await sweep(timer, invocation(world.lines, {}, "sweep"));
     assert.deepEqual(first.queued.sort(), ["in/b.txt", "in/d.txt", "in/e.txt"]);
-    assert.deepEqual(first.skipped, { done: 1, queued: 0, inFlight: 1 });
+    assert.deepEqual(first.skipped, { done: 1, queued: 0, inFlight: 1, throttled: 0 });
     assert.deepEqual(await queuedNames(world), ["in/b.txt", "in/d.txt", "in/e.txt"]);
 
     const second = await sweep(timer, invocation(world.lines, {}, "sweep"));
     assert.deepEqual(second.queued, [], "already queued for these ETags");
-    assert.deepEqual(second.skipped, { done: 1, queued: 3, inFlight: 1 });
+    assert.deepEqual(second.skipped, { done: 1, queued: 3, inFlight: 1, throttled: 0 });
     assert.deepEqual(await queuedNames(world), []);
 
     const lastSweep = await engine.services.ledger.lastSweepRun();

@@ -49,8 +49,8 @@ export interface UploadSessionClientOptions {
   retry?: Omit<RetryOptions, "maxAttempts">;
   /** Permit http:// upload URLs (local test servers only). */
   allowInsecureConnection?: boolean;
-  /** Default timeout of one fragment PUT; the final one can take minutes while the server assembles the file. */
-  fragmentTimeoutMs?: number;
+  /** Timeout of one fragment PUT of so many bytes; default defaultFragmentTimeoutMs. */
+  fragmentTimeoutMs?: (fragmentBytes: number) => number;
   /** Per-attempt timeout of status and cancel requests. Default 60 s. */
   controlTimeoutMs?: number;
   /** Shared by every request to upload URLs in the process. */
@@ -62,7 +62,14 @@ export interface PutFragmentOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_FRAGMENT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * One fragment PUT: a minute, plus two seconds a MiB (a 60 MiB fragment at 0.5 MiB/s), plus the time the server may
+ * take to assemble the file after the last one. Far beyond a healthy PUT, short enough that a stalled one frees the
+ * worker long before its invocation ends.
+ */
+export function defaultFragmentTimeoutMs(fragmentBytes: number): number {
+  return 60_000 + Math.ceil(fragmentBytes / (1024 * 1024)) * 2_000;
+}
 const DEFAULT_CONTROL_TIMEOUT_MS = 60_000;
 
 export class UploadSessionClient {
@@ -70,14 +77,14 @@ export class UploadSessionClient {
   private readonly fragmentPipeline: Pipeline;
   private readonly controlPipeline: Pipeline;
   private readonly allowInsecureConnection: boolean;
-  private readonly fragmentTimeoutMs: number;
+  private readonly fragmentTimeoutMs: (fragmentBytes: number) => number;
   private readonly controlTimeoutMs: number;
   private readonly now: () => number;
 
   constructor(options: UploadSessionClientOptions = {}) {
     this.httpClient = options.httpClient ?? defaultHttpClient();
     this.allowInsecureConnection = options.allowInsecureConnection ?? false;
-    this.fragmentTimeoutMs = options.fragmentTimeoutMs ?? DEFAULT_FRAGMENT_TIMEOUT_MS;
+    this.fragmentTimeoutMs = options.fragmentTimeoutMs ?? defaultFragmentTimeoutMs;
     this.controlTimeoutMs = options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS;
     this.now = options.retry?.now ?? Date.now;
     const userAgent = productUserAgent(options.userAgentSuffix);
@@ -121,7 +128,7 @@ export class UploadSessionClient {
     const response = await this.send(this.fragmentPipeline, "PUT", uploadUrl, {
       headers,
       body: fragmentBody(bytes),
-      timeoutMs: options.timeoutMs ?? this.fragmentTimeoutMs,
+      timeoutMs: options.timeoutMs ?? this.fragmentTimeoutMs(length),
       abortSignal: options.abortSignal,
     });
     if (response.status === 202) {

@@ -26,6 +26,15 @@ export interface EngineDependencies {
   waitForClaims?: boolean;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Per-attempt ceilings instead of the production ones (tests that stall a service). */
+  attemptTimeouts?: AttemptTimeouts;
+}
+
+export interface AttemptTimeouts {
+  graphMs: number;
+  uploadControlMs: number;
+  fragmentMs: (fragmentBytes: number) => number;
+  blobReadMs: (bytes: number) => number;
 }
 
 export const silentLog: TransferLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -43,18 +52,25 @@ export class TransferEngine {
       ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
       ...(dependencies.now ? { now: dependencies.now } : {}),
     };
-    const graph = new GraphClient({ baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection });
+    const timeouts = dependencies.attemptTimeouts;
+    const graph = new GraphClient({
+      baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection,
+      requestTimeoutMs: timeouts?.graphMs,
+    });
     const now = dependencies.now ?? Date.now;
     const sleep = dependencies.sleep ?? defaultSleep;
     this.services = {
       settings,
-      source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer)),
+      source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer), timeouts?.blobReadMs),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       fragmentBuffers: FragmentBufferPool.forTransfers(settings.fragmentSizeBytes, settings.transferConcurrency),
       ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
       graph,
       smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),
-      uploads: new UploadSessionClient({ httpClient: dependencies.httpClient, retry, allowInsecureConnection }),
+      uploads: new UploadSessionClient({
+        httpClient: dependencies.httpClient, retry, allowInsecureConnection,
+        controlTimeoutMs: timeouts?.uploadControlMs, fragmentTimeoutMs: timeouts?.fragmentMs,
+      }),
       workerId: dependencies.workerId ?? newClaimOwner(),
       waitForClaims: dependencies.waitForClaims ?? false,
       now,

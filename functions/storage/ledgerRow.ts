@@ -18,6 +18,8 @@ export interface LedgerRecord {
   destinationPath: string;
   /** Upload session URL (carries its own credential: never log it). */
   uploadUrl?: string;
+  /** HMAC of uploadUrl under this deployment's key (uploadUrlTrust.ts): a URL without a valid one is never contacted. */
+  uploadUrlSeal?: string;
   uploadExpiresAt?: string;
   /** Bytes OneDrive confirmed at the last checkpoint. */
   confirmedBytes: number;
@@ -102,13 +104,13 @@ export function refusedNameChanges(blob: Pick<SourceBlob, "etag" | "size">, dest
 export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
   return {
     status: "failed", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
-    uploadUrl: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
+    uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
   };
 }
 
 /** An upload session was just created: recorded at once, so a process killed mid-file resumes it. */
-export function sessionStartChanges(uploadUrl: string, confirmedBytes: number): LedgerChanges {
-  return { status: "uploading", uploadUrl, confirmedBytes, fragments: 0, hashState: undefined, hashedBytes: 0 };
+export function sessionStartChanges(uploadUrl: string, confirmedBytes: number, uploadUrlSeal: string): LedgerChanges {
+  return { status: "uploading", uploadUrl, uploadUrlSeal, confirmedBytes, fragments: 0, hashState: undefined, hashedBytes: 0 };
 }
 
 /** Progress through an upload session: the bytes OneDrive confirmed and the hash state covering them. */
@@ -129,7 +131,7 @@ export function doneChanges(input: {
 }): LedgerChanges {
   return {
     status: "done", driveItemId: input.driveItemId, quickXorHash: input.quickXorHash, confirmedBytes: input.size, fragments: input.fragments,
-    uploadUrl: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(input.finishedAt).toISOString(),
+    uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(input.finishedAt).toISOString(),
     durationMs: input.finishedAt - input.startedAt, warning: input.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
     afterTransferDone: input.afterTransferDone,
   };

@@ -11,13 +11,24 @@ import type { TransferServices } from "./transferTypes";
 /** Where an upload session stands: its URL, the server's next expected byte, the fragments sent into it so far. */
 export interface SessionState {
   uploadUrl: string;
+  /** The URL's seal under this deployment's key (uploadUrlTrust.ts), recorded beside it. */
+  uploadUrlSeal: string;
   offset: number;
   fragments: number;
 }
 
-/** A session recorded for this very blob version that OneDrive still holds resumes where the server says. */
+/**
+ * A session recorded for this very blob version that OneDrive still holds resumes where the server says. A recorded
+ * URL this deployment did not receive from Graph (its seal does not verify) is never contacted, not even to cancel it.
+ */
 export async function resumeRecordedSession(services: TransferServices, record: LedgerRecord, blob: SourceBlob, hasher: OffsetQuickXorHash): Promise<SessionState | undefined> {
   if (!record.uploadUrl) return undefined;
+  if (!services.uploadUrlSeal.verifies(record.uploadUrl, record.uploadUrlSeal)) {
+    services.log.warn(
+      `${blob.name}: the upload URL recorded in its ledger row carries no valid seal of this deployment, so it was not contacted; starting a new upload session`,
+    );
+    return undefined;
+  }
   const sameVersion = record.blobEtag === blob.etag && record.status === "uploading";
   const expired = record.uploadExpiresAt !== undefined && Date.parse(record.uploadExpiresAt) <= services.now();
   if (!sameVersion || expired) {
@@ -29,7 +40,7 @@ export async function resumeRecordedSession(services: TransferServices, record: 
   const offset = status === "notFound" ? undefined : nextExpectedOffset(status.nextExpectedRanges);
   if (offset === undefined) return undefined;
   if (record.hashState && record.hashedBytes !== undefined) hasher.importState({ state: record.hashState, length: record.hashedBytes });
-  return { uploadUrl: record.uploadUrl, offset, fragments: record.fragments };
+  return { uploadUrl: record.uploadUrl, uploadUrlSeal: record.uploadUrlSeal!, offset, fragments: record.fragments };
 }
 
 /** Hashes bytes OneDrive already holds but this process has not seen (a resume past the last checkpoint). */
@@ -54,7 +65,9 @@ export async function createSession(services: TransferServices, blob: SourceBlob
     fileSize: blob.size,
     lastModifiedDateTime: blob.lastModified.toISOString(),
   });
-  return { uploadUrl: info.uploadUrl, offset: nextExpectedOffset(info.nextExpectedRanges) ?? 0, fragments: 0 };
+  return {
+    uploadUrl: info.uploadUrl, uploadUrlSeal: services.uploadUrlSeal.seal(info.uploadUrl), offset: nextExpectedOffset(info.nextExpectedRanges) ?? 0, fragments: 0,
+  };
 }
 
 export async function findCommittedItem(graph: GraphClient, destination: Destination, size: number, quickXorHash: string): Promise<DriveItem | undefined> {

@@ -11,6 +11,7 @@ import { createStorageClients, type StorageClients } from "../storage/storageCli
 import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
 import { FragmentBufferPool } from "./fragmentBufferPool";
 import { SmallFileBatcher } from "./smallFileBatch";
+import { processOnlyUploadUrlSeal, type UploadUrlSeal } from "./uploadUrlTrust";
 import { sweep, type SweepObserver, type SweepSummary } from "./sweep";
 import { withCallContext } from "../http/callContext";
 
@@ -28,6 +29,8 @@ export interface EngineDependencies {
   sleep?: (ms: number) => Promise<void>;
   /** Per-attempt ceilings instead of the production ones (tests that stall a service). */
   attemptTimeouts?: AttemptTimeouts;
+  /** The deployment's upload-URL seal (uploadUrlSealFor); without one, only this process's own sessions resume. */
+  uploadUrlSeal?: UploadUrlSeal;
 }
 
 export interface AttemptTimeouts {
@@ -71,6 +74,7 @@ export class TransferEngine {
         httpClient: dependencies.httpClient, retry, allowInsecureConnection,
         controlTimeoutMs: timeouts?.uploadControlMs, fragmentTimeoutMs: timeouts?.fragmentMs,
       }),
+      uploadUrlSeal: dependencies.uploadUrlSeal ?? processOnlyUploadUrlSeal(),
       workerId: dependencies.workerId ?? newClaimOwner(),
       waitForClaims: dependencies.waitForClaims ?? false,
       now,

@@ -7,6 +7,7 @@ import type { ClaimedRow, Ledger } from "../storage/ledger";
 import type { LedgerRecord } from "../storage/ledgerRow";
 import type { FragmentBufferPool } from "./fragmentBufferPool";
 import type { SmallFileBatcher } from "./smallFileBatch";
+import type { UploadUrlSeal } from "./uploadUrlTrust";
 
 export interface TransferLog {
   info(message: string): void;
@@ -23,6 +24,8 @@ export interface TransferServices {
   fragmentBuffers: FragmentBufferPool;
   graph: GraphClient;
   uploads: UploadSessionClient;
+  /** Seals the upload URLs this deployment receives from Graph; a recorded URL is resumed only with a valid seal. */
+  uploadUrlSeal: UploadUrlSeal;
   /** Small files go to OneDrive in JSON batches; absent, every file takes an upload session. */
   smallFiles?: SmallFileBatcher;
   /** This process's claim owner (claimOwner.ts). */

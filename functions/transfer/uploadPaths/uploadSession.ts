@@ -38,7 +38,7 @@ async function uploadThroughSessions(context: UploadContext): Promise<UploadResu
         // Recorded at once so a process killed mid-file resumes this session. A file that fits in one fragment has
         // nothing to resume, so it spares the write (a small file's cost is mostly its ledger round trips).
         if (blob.size > settings.fragmentSizeBytes) {
-          await claimed.update({ ...attemptStart, ...sessionStartChanges(session.uploadUrl, session.offset) });
+          await claimed.update({ ...attemptStart, ...sessionStartChanges(session.uploadUrl, session.offset, session.uploadUrlSeal) });
         }
       }
       await catchUpHash(services, blob, hasher, session.offset);

@@ -1,4 +1,5 @@
 import { errorText } from "../shared/errorText";
+import { GraphError } from "../onedrive/graphError";
 import type { DriveItem } from "../onedrive/graphTypes";
 import type { SourceBlob } from "../storage/blobSource";
 import type { ClaimedRow } from "../storage/ledger";
@@ -9,17 +10,29 @@ import { PermanentUploadError } from "./sessionUpload";
 import type { FileOutcome, TransferServices } from "./transferTypes";
 import { verifyStoredItem } from "./verification";
 
-/** An upload whose stored size and hash match the blob's (or differ as SharePoint's rewrite of the type allows). */
+/**
+ * An upload OneDrive holds at the destination: verified byte for byte, or accepted with a warning (then keepBlob:
+ * AFTER_TRANSFER leaves the blob alone).
+ */
 export interface VerifiedUpload {
   item: DriveItem;
   quickXorHash: string;
   fragments: number;
   warning?: string;
+  keepBlob: boolean;
 }
 
 /**
- * Checks the size and hash OneDrive reports against the blob; throws PermanentUploadError when they do not match,
- * so the blob is left untouched and the row records a failure.
+ * Business drives compute hashes after the commit ("ask again"): the item is asked for again after each of these
+ * waits while it has none, about 15 s in all, and never longer than MAX_HASH_WAIT_MS on the engine's clock.
+ */
+const HASH_REASK_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
+const MAX_HASH_WAIT_MS = 20_000;
+
+/**
+ * Reads the committed item back through Graph by the id the upload answered with (never trusting the upload host's
+ * answer itself), then checks its place, size and hash against the blob; throws PermanentUploadError when they do
+ * not match, so the blob is left untouched and the row records a failure.
  */
 export async function verifyUpload(
   services: TransferServices,
@@ -27,19 +40,50 @@ export async function verifyUpload(
   destination: Destination,
   uploaded: { item: DriveItem; quickXorHash: string; fragments: number },
 ): Promise<VerifiedUpload> {
-  // Hashes can appear on the item a little after the upload completes.
-  const item = uploaded.item.file?.hashes?.quickXorHash || blob.size === 0 ? uploaded.item : await services.graph.getItem(uploaded.item.id);
-  const verification = verifyStoredItem(item, { size: blob.size, quickXorHash: uploaded.quickXorHash, fileName: destination.fileName });
-  if (!verification.ok) {
+  const item = await readBackCommittedItem(services, blob, destination, uploaded.item.id);
+  const verification = verifyStoredItem(item, {
+    size: blob.size, quickXorHash: uploaded.quickXorHash, destination, conflictBehavior: services.settings.conflictBehavior,
+  });
+  if (verification.kind === "failed") {
     throw new PermanentUploadError(`OneDrive's copy of "${destination.fullPath}" does not match the blob: ${verification.problem}. The blob was left untouched.`);
   }
-  if (verification.warning) services.log.warn(`${blob.name}: ${verification.warning}`);
-  return { item, quickXorHash: uploaded.quickXorHash, fragments: uploaded.fragments, warning: verification.warning };
+  const warning = verification.kind === "unconfirmed" ? verification.warning : undefined;
+  if (warning) services.log.warn(`${blob.name}: ${warning}`);
+  return { item, quickXorHash: uploaded.quickXorHash, fragments: uploaded.fragments, warning, keepBlob: warning !== undefined };
+}
+
+/** GET /items/{id} through the Graph client, asked again (bounded) while a non-empty file has no hash yet. */
+async function readBackCommittedItem(services: TransferServices, blob: SourceBlob, destination: Destination, itemId: string): Promise<DriveItem> {
+  const startedAt = services.now();
+  let item = await getCommittedItem(services, destination, itemId);
+  for (const delayMs of HASH_REASK_DELAYS_MS) {
+    if (item.file?.hashes?.quickXorHash || blob.size === 0) break;
+    if (services.now() - startedAt + delayMs > MAX_HASH_WAIT_MS) break;
+    await services.sleep(delayMs);
+    item = await getCommittedItem(services, destination, itemId);
+  }
+  return item;
+}
+
+async function getCommittedItem(services: TransferServices, destination: Destination, itemId: string): Promise<DriveItem> {
+  if (!itemId) throw new PermanentUploadError(`the upload of "${destination.fullPath}" was answered without an item id. The blob was left untouched.`);
+  try {
+    return await services.graph.getItem(itemId);
+  } catch (error) {
+    if (error instanceof GraphError && error.status === 404) {
+      throw new PermanentUploadError(
+        `the upload of "${destination.fullPath}" was answered with item ${itemId}, which OneDrive does not hold. The blob was left untouched.`,
+        error,
+      );
+    }
+    throw error;
+  }
 }
 
 /**
  * Records a verified upload in the ledger, only then applies AFTER_TRANSFER (a failure there is a warning, never a
- * failed transfer), and releases the claim.
+ * failed transfer), and releases the claim. A file accepted with a warning keeps its blob whatever AFTER_TRANSFER
+ * says, and its row says so (afterTransferDone false, the warning).
  */
 export async function recordVerifiedUpload(
   services: TransferServices,
@@ -51,6 +95,9 @@ export async function recordVerifiedUpload(
   attemptStart: LedgerChanges,
 ): Promise<FileOutcome> {
   const { afterTransfer } = services.settings;
+  if (verified.keepBlob && afterTransfer !== "keep") {
+    return recordKeptBlob(services, claimed, blob, destination, verified, startedAt, attemptStart);
+  }
   const done: LedgerChanges = {
     ...attemptStart,
     ...doneChanges({
@@ -75,4 +122,26 @@ export async function recordVerifiedUpload(
   const { fragments } = verified;
   services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
   return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, fragments, warning, driveItemId: verified.item.id };
+}
+
+/** An upload accepted with a warning: recorded done, the blob kept, AFTER_TRANSFER not applied (and the row says so). */
+async function recordKeptBlob(
+  services: TransferServices,
+  claimed: ClaimedRow,
+  blob: SourceBlob,
+  destination: Destination,
+  verified: VerifiedUpload,
+  startedAt: number,
+  attemptStart: LedgerChanges,
+): Promise<FileOutcome> {
+  const warning = `${verified.warning}; AFTER_TRANSFER=${services.settings.afterTransfer} was not applied`;
+  await claimed.release({
+    ...attemptStart,
+    ...doneChanges({
+      driveItemId: verified.item.id, quickXorHash: verified.quickXorHash, size: blob.size, fragments: verified.fragments,
+      startedAt, finishedAt: services.now(), warning, afterTransferDone: false,
+    }),
+  });
+  services.log.warn(`${blob.name} → ${destination.fullPath}: uploaded but not verified byte for byte; the blob was kept`);
+  return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, fragments: verified.fragments, warning, driveItemId: verified.item.id };
 }

@@ -5,6 +5,7 @@ import { createStorageClients } from "../storage/storageClients";
 import { collectWithoutIncrementalMarking } from "../transfer/collectorSettings";
 import { tokenProviderFor } from "../transfer/engineFactory";
 import { TransferEngine } from "../transfer/transferEngine";
+import { uploadUrlSealFor } from "../transfer/uploadUrlTrust";
 import type { HttpDependencies } from "./transfersHttp";
 import type { LinkReport } from "./transferStatus";
 import { TransferQueue } from "./transferQueue";
@@ -41,7 +42,7 @@ export function buildDependencies(source: SettingsSource): AppDependencies {
   const settings = loadEngineSettings(source);
   const storage = createStorageClients(settings.storage);
   const queue = new TransferQueue(storage.queueService.getQueueClient(transferQueueName(source)));
-  const engine = new TransferEngine(settings, { tokenProvider: tokenProviderFor(source), storage });
+  const engine = new TransferEngine(settings, { tokenProvider: tokenProviderFor(source), storage, uploadUrlSeal: uploadUrlSealFor(source) });
   collectWithoutIncrementalMarking();
   return {
     engineFor: (log) => engine.forInvocation(log),

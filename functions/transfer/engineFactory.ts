@@ -3,6 +3,7 @@ import { StaticAccessTokenProvider, type AccessTokenProvider } from "../onedrive
 import type * as DelegatedTokens from "../auth/accessTokenProvider";
 import { collectWithoutIncrementalMarking } from "./collectorSettings";
 import { TransferEngine, type EngineDependencies } from "./transferEngine";
+import { uploadUrlSealFor } from "./uploadUrlTrust";
 
 /**
  * Production wiring shared by the CLI and the function handlers: validated settings, tokens from the sign-in cache
@@ -22,5 +23,5 @@ export function tokenProviderFor(source: SettingsSource): AccessTokenProvider {
 export function createEngine(source: SettingsSource, overrides: Partial<EngineDependencies> = {}): TransferEngine {
   const settings = loadEngineSettings(source);
   collectWithoutIncrementalMarking();
-  return new TransferEngine(settings, { tokenProvider: overrides.tokenProvider ?? tokenProviderFor(source), ...overrides });
+  return new TransferEngine(settings, { tokenProvider: overrides.tokenProvider ?? tokenProviderFor(source), uploadUrlSeal: uploadUrlSealFor(source), ...overrides });
 }

@@ -30,17 +30,20 @@ const HASH_REASK_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
 const MAX_HASH_WAIT_MS = 20_000;
 
 /**
- * Reads the committed item back through Graph by the id the upload answered with (never trusting the upload host's
- * answer itself), then checks its place, size and hash against the blob; throws PermanentUploadError when they do
+ * Reads the committed item back through Graph by the id the upload host answered with (never trusting that answer
+ * itself), then checks its place, size and hash against the blob; throws PermanentUploadError when they do
  * not match, so the blob is left untouched and the row records a failure.
  */
 export async function verifyUpload(
   services: TransferServices,
   blob: SourceBlob,
   destination: Destination,
-  uploaded: { item: DriveItem; quickXorHash: string; fragments: number },
+  uploaded: { item: DriveItem; quickXorHash: string; fragments: number; answeredBy: "graph" | "uploadHost" },
 ): Promise<VerifiedUpload> {
-  const item = await readBackCommittedItem(services, blob, destination, uploaded.item.id);
+  // An item the Graph API itself answered with (simple and batched PUTs, a lookup) needs no second GET unless it
+  // lacks its hash; the upload host's answer is never taken as it is.
+  const answeredByGraph = uploaded.answeredBy === "graph" && (uploaded.item.file?.hashes?.quickXorHash || blob.size === 0);
+  const item = answeredByGraph ? uploaded.item : await readBackCommittedItem(services, blob, destination, uploaded.item.id);
   const verification = verifyStoredItem(item, {
     size: blob.size, quickXorHash: uploaded.quickXorHash, destination, conflictBehavior: services.settings.conflictBehavior,
   });

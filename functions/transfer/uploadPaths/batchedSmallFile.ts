@@ -23,7 +23,7 @@ export const batchedSmallFile: UploadPath = {
         onQueued: signalUploaded,
       });
       await reader.settle();
-      return { kind: "uploaded", item, quickXorHash: hasher.digestBase64(), fragments: 1 };
+      return { kind: "uploaded", item, quickXorHash: hasher.digestBase64(), fragments: 1, answeredBy: "graph" };
     } catch (error) {
       if (!(error instanceof BatchUnsupportedError)) throw error;
       return { kind: "notApplicable" };

@@ -11,6 +11,6 @@ export const emptyFile: UploadPath = {
     const created = await graph.uploadSmallFile(parentId, destination.fileName, new Uint8Array(0), { conflictBehavior: settings.conflictBehavior });
     const item = await graph.setLastModified(created.id, blob.lastModified.toISOString());
     signalUploaded();
-    return { kind: "uploaded", item, quickXorHash: hasher.digestBase64(), fragments: 1 };
+    return { kind: "uploaded", item, quickXorHash: hasher.digestBase64(), fragments: 1, answeredBy: "graph" };
   },
 };

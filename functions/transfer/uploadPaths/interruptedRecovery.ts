@@ -20,7 +20,7 @@ export const interruptedRecovery: UploadPath = {
     services.log.warn(`${blob.name}: an interrupted earlier attempt had already stored this file in OneDrive; recording it without uploading again`);
     await reader.settle();
     signalUploaded();
-    return { kind: "uploaded", item: committed, quickXorHash: hasher.digestBase64(), fragments: 0 };
+    return { kind: "uploaded", item: committed, quickXorHash: hasher.digestBase64(), fragments: 0, answeredBy: "graph" };
   },
 };
 

@@ -31,8 +31,11 @@ export interface UploadContext {
 }
 
 export type UploadResult =
-  /** OneDrive holds the file: what it reported, the QuickXorHash of the blob's bytes, the fragments sent. */
-  | { kind: "uploaded"; item: DriveItem; quickXorHash: string; fragments: number }
+  /**
+   * OneDrive holds the file: what it reported, the QuickXorHash of the blob's bytes, the fragments sent, and who
+   * reported it: the Graph API (bearer-authenticated, trusted as an answer) or the upload host (read back by id).
+   */
+  | { kind: "uploaded"; item: DriveItem; quickXorHash: string; fragments: number; answeredBy: "graph" | "uploadHost" }
   /** The path cannot take this file after all, and stored nothing: the next path that accepts it is tried. */
   | { kind: "notApplicable" }
   /** The time budget ran out part-way; the bytes OneDrive confirmed and the fragments sent so far. */

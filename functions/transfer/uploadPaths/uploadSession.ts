@@ -60,7 +60,7 @@ async function uploadThroughSessions(context: UploadContext): Promise<UploadResu
       if (result.kind === "completed") {
         await reader.settle();
         context.signalUploaded();
-        return { kind: "uploaded", item: result.item, quickXorHash: hasher.digestBase64(), fragments: result.fragments };
+        return { kind: "uploaded", item: result.item, quickXorHash: hasher.digestBase64(), fragments: result.fragments, answeredBy: "uploadHost" };
       }
       if (result.kind === "outOfTime") return { kind: "incomplete", confirmedBytes: result.confirmedBytes, fragments: result.fragments };
       services.log.warn(`${blob.name}: ${result.reason}; starting a new upload session`);

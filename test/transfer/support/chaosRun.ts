@@ -1,6 +1,7 @@
 import { loadEngineSettings } from "../../../functions/config/settings";
 import { StaticAccessTokenProvider } from "../../../functions/onedrive/accessToken";
 import { TransferEngine, type AttemptTimeouts } from "../../../functions/transfer/transferEngine";
+import { uploadUrlSealFor } from "../../../functions/transfer/uploadUrlTrust";
 
 /**
  * One run of the chaos test, in a process of its own so the test can kill it (SIGKILL) mid-file: the real engine
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     tokenProvider: new StaticAccessTokenProvider(process.env.GRAPH_ACCESS_TOKEN ?? ""),
     waitForClaims: true,
     attemptTimeouts: SHORT,
+    // As the CLI: a run resumes upload sessions an earlier (killed) run recorded.
+    uploadUrlSeal: uploadUrlSealFor(process.env),
     log: { info: () => undefined, warn: (line) => process.stderr.write(`${line}\n`), error: (line) => process.stderr.write(`${line}\n`) },
   });
   const summary = await engine.sweep({ onFileProgress: (blob, bytes) => process.stdout.write(`progress ${blob.name} ${bytes}\n`) });

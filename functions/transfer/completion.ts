@@ -98,19 +98,18 @@ export async function recordVerifiedUpload(
   attemptStart: LedgerChanges,
 ): Promise<FileOutcome> {
   const { afterTransfer } = services.settings;
-  if (verified.keepBlob && afterTransfer !== "keep") {
-    return recordKeptBlob(services, claimed, blob, destination, verified, startedAt, attemptStart);
-  }
+  const keptUnverified = verified.keepBlob && afterTransfer !== "keep";
+  let warning = keptUnverified ? `${verified.warning}; AFTER_TRANSFER=${afterTransfer} was not applied` : verified.warning;
   const done: LedgerChanges = {
     ...attemptStart,
     ...doneChanges({
       driveItemId: verified.item.id, quickXorHash: verified.quickXorHash, size: blob.size, fragments: verified.fragments,
-      startedAt, finishedAt: services.now(), warning: verified.warning, afterTransferDone: afterTransfer === "keep",
+      startedAt, finishedAt: services.now(), warning, afterTransferDone: afterTransfer === "keep",
     }),
   };
-  let warning = verified.warning;
-  if (afterTransfer === "keep") {
+  if (afterTransfer === "keep" || keptUnverified) {
     await claimed.release(done);
+    if (keptUnverified) services.log.warn(`${blob.name} → ${destination.fullPath}: uploaded but not verified byte for byte; the blob was kept`);
   } else {
     await claimed.update(done);
     const note = await applyAfterTransfer(afterTransfer, blob, services.source.container, services.archive).catch(
@@ -123,28 +122,6 @@ export async function recordVerifiedUpload(
     await claimed.release({ afterTransferDone: note === undefined, warning });
   }
   const { fragments } = verified;
-  services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}, verified`);
+  services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}${keptUnverified ? "" : ", verified"}`);
   return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, fragments, warning, driveItemId: verified.item.id };
-}
-
-/** An upload accepted with a warning: recorded done, the blob kept, AFTER_TRANSFER not applied (and the row says so). */
-async function recordKeptBlob(
-  services: TransferServices,
-  claimed: ClaimedRow,
-  blob: SourceBlob,
-  destination: Destination,
-  verified: VerifiedUpload,
-  startedAt: number,
-  attemptStart: LedgerChanges,
-): Promise<FileOutcome> {
-  const warning = `${verified.warning}; AFTER_TRANSFER=${services.settings.afterTransfer} was not applied`;
-  await claimed.release({
-    ...attemptStart,
-    ...doneChanges({
-      driveItemId: verified.item.id, quickXorHash: verified.quickXorHash, size: blob.size, fragments: verified.fragments,
-      startedAt, finishedAt: services.now(), warning, afterTransferDone: false,
-    }),
-  });
-  services.log.warn(`${blob.name} → ${destination.fullPath}: uploaded but not verified byte for byte; the blob was kept`);
-  return { blob: blob.name, path: destination.fullPath, status: "uploaded", bytes: blob.size, fragments: verified.fragments, warning, driveItemId: verified.item.id };
 }

@@ -100,11 +100,34 @@ export function refusedNameChanges(blob: Pick<SourceBlob, "etag" | "size">, dest
   return { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath, lastError: message, lastErrorAt: new Date(now).toISOString(), attempts: (row?.attempts ?? 0) + 1 };
 }
 
-/** A failed attempt: the session is dropped (it was cancelled) and the queue mark cleared, so the next sweep retries. */
+/** An attempt on this blob version started and has not finished: OneDrive may hold some or all of its bytes. */
+export function hasUnfinishedAttempt(row: LedgerRecord, blobEtag: string): boolean {
+  return row.status === "uploading" && row.blobEtag === blobEtag;
+}
+
+/**
+ * A permanently failed attempt (see functions/transfer/failureKind.ts): the session is dropped (it was cancelled)
+ * and the queue mark cleared, so the next sweep tries again from byte 0.
+ */
 export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
   return {
     status: "failed", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
     uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
+  };
+}
+
+/**
+ * A temporarily failed attempt: unfinished rather than failed. The row keeps status "uploading", the upload session
+ * and the checkpoint of this blob version, so the next attempt resumes at the server's offset, or finds the file
+ * OneDrive committed. The queue mark is cleared, so the next sweep queues the blob again. A session of another
+ * version (`row` is the row as this attempt last wrote it) is dropped: nothing can resume it.
+ */
+export function temporaryFailureChanges(row: LedgerRecord, blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
+  const otherVersion: LedgerChanges =
+    row.blobEtag === blob.etag ? {} : { uploadUrl: undefined, uploadExpiresAt: undefined, confirmedBytes: 0, fragments: 0, hashState: undefined, hashedBytes: undefined };
+  return {
+    status: "uploading", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
+    queuedAt: undefined, queuedEtag: undefined, ...otherVersion,
   };
 }
 

@@ -6,13 +6,14 @@ import { isClaimHolderGone } from "../storage/claimOwner";
 import { ClaimLostError, type ClaimedRow } from "../storage/ledger";
 import {
   attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
-  refusedNameChanges, throttledChanges, type LedgerRecord,
+  refusedNameChanges, temporaryFailureChanges, throttledChanges, type LedgerRecord,
 } from "../storage/ledgerRow";
 import { withCallContext } from "../http/callContext";
 import { GraphError } from "../onedrive/graphError";
 import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
+import { failureKind } from "./failureKind";
 import { FragmentReader } from "./fragmentReader";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
 import { uploadByFirstTakingPath, type UploadContext } from "./uploadPaths";
@@ -235,7 +236,9 @@ async function transferVersion(
 
 /**
  * A failed transfer: the row records the failure and the claim is released. A lost claim is the new holder's
- * business (busy); a sign-in failure is rethrown, since every other blob would fail the same way.
+ * business (busy); a sign-in failure is rethrown, since every other blob would fail the same way. A temporary
+ * failure (failureKind.ts) keeps the upload session and its checkpoint, and the row stays "uploading", so the next
+ * attempt (the host's redelivery, the next sweep, a CLI rerun) resumes it; the outcome is still "failed", saying so.
  */
 async function recordFailure(
   services: TransferServices,
@@ -252,7 +255,24 @@ async function recordFailure(
     await claimed.release({ lastError: message, lastErrorAt: new Date(services.now()).toISOString() }).catch(() => undefined);
     throw error;
   }
+  if (isDoneFor(claimed.record, blob.etag)) {
+    // The verified upload is recorded; only a later write failed (the claim's release): the row lapses by itself.
+    services.log.warn(`${blob.name}: uploaded and recorded, but the claim could not be released: ${message}`);
+    await claimed.release({}).catch(() => undefined);
+    return outcome(blob.name, destination, "uploaded", { bytes: blob.size, fragments: claimed.record.fragments, driveItemId: claimed.record.driveItemId, warning: `the claim could not be released: ${message}` });
+  }
+  const attempts = attemptNumber(rowAtClaim, blob.etag);
+  if (failureKind(error) === "temporary") {
+    const kept = claimed.record.uploadUrl !== undefined && claimed.record.blobEtag === blob.etag;
+    const resumeNote = kept
+      ? `a temporary failure: the upload session is kept and the next attempt resumes it (OneDrive had confirmed ${claimed.record.confirmedBytes} of ${blob.size} bytes)`
+      : "a temporary failure: the next attempt tries again";
+    const temporaryMessage = `${message} (${resumeNote})`;
+    services.log.error(`${blob.name}: ${temporaryMessage}`);
+    await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, services.now())).catch(() => undefined);
+    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0 });
+  }
   services.log.error(`${blob.name}: ${message}`);
-  await claimed.release(failureChanges(blob, attemptNumber(rowAtClaim, blob.etag), message, services.now())).catch(() => undefined);
+  await claimed.release(failureChanges(blob, attempts, message, services.now())).catch(() => undefined);
   return outcome(blob.name, destination, "failed", { error: message });
 }

@@ -27,6 +27,17 @@ export class PermanentUploadError extends Error {
   }
 }
 
+/**
+ * Fragments kept failing with errors that clear by themselves (network, 5xx, throttling) until this attempt gave
+ * up: temporary, so the session and the bytes OneDrive holds are kept for the next attempt.
+ */
+export class UploadStalledError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "UploadStalledError";
+  }
+}
+
 export interface SessionUploadInput {
   uploads: UploadSessionClient;
   uploadUrl: string;
@@ -44,6 +55,8 @@ export interface SessionUploadInput {
   onConfirmed(confirmedBytes: number, fragments: number, expirationDateTime?: string): void;
   /** After the final fragment's answer was lost and the session is gone: the committed item, if it is ours. */
   findCommittedItem(): Promise<DriveItem | undefined>;
+  /** Throws to stop before the next fragment (the claim on the row was lost to another worker, say). */
+  beforeFragment?(): void;
   warn(message: string): void;
 }
 
@@ -62,6 +75,7 @@ export async function uploadThroughSession(input: SessionUploadInput): Promise<S
     if (input.deadline !== undefined && input.now() >= input.deadline) {
       return { kind: "outOfTime", confirmedBytes: offset, fragments };
     }
+    input.beforeFragment?.();
     const bytes = await reader.read(offset);
     const fragmentEnd = offset + bytes.length;
     reader.readAhead(fragmentEnd);
@@ -118,7 +132,7 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;
   if (!transient) throw new PermanentUploadError(errorText(error), error);
   if (failures > MAX_ATTEMPTS_WITHOUT_PROGRESS) {
-    throw new PermanentUploadError(`gave up after ${failures - 1} attempts without progress: ${errorText(error)}`, error);
+    throw new UploadStalledError(`gave up after ${failures - 1} attempts without progress: ${errorText(error)}`, error);
   }
   input.warn(`fragment failed (${errorText(error)}); asking OneDrive where to resume`);
   const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);

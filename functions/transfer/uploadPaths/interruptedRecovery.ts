@@ -1,33 +1,54 @@
 import type { DriveItem } from "../../onedrive/graphTypes";
-import { findCommittedItem } from "../sessionSetup";
-import type { UploadContext, UploadPath } from "./uploadPath";
+import { hasUnfinishedAttempt } from "../../storage/ledgerRow";
+import { catchUpHash, findCommittedItem } from "../sessionSetup";
+import type { UploadContext, UploadPath, UploadResult } from "./uploadPath";
 
 /**
- * A file that fits in one fragment is never checkpointed mid-upload, so when its previous attempt was interrupted
- * (the row was still claimed) the ledger cannot tell whether OneDrive committed it: the item at the destination
- * answers, if it holds these very bytes. Then it is recorded without uploading again, so CONFLICT_BEHAVIOR=rename
- * makes no duplicate and fail no false failure. Otherwise the file falls through to the other paths, its bytes
- * already read and hashed.
+ * An earlier attempt on this file may have had OneDrive commit it without the ledger learning so: its holder stopped
+ * without releasing the claim (a crash, a killed host) or it ended in a temporary failure, possibly after the commit.
+ * Uploading again would then make a second copy under CONFLICT_BEHAVIOR=rename and a false conflict under fail, so
+ * the item at the destination answers first, if it holds these very bytes. A row that recorded an upload session
+ * asks the session first (the upload session path does, and comes here only when the session is gone).
  */
 export const interruptedRecovery: UploadPath = {
   name: "recovery of an interrupted upload",
-  accepts: ({ services, claimed, row, blob }) =>
-    claimed.interruptedBefore && blob.size > 0 && blob.size <= services.settings.fragmentSizeBytes && !row.uploadUrl,
+  accepts: ({ claimed, row, blob }) => blob.size > 0 && !row.uploadUrl && (claimed.interruptedBefore || hasUnfinishedAttempt(row, blob.etag)),
   async upload(context) {
-    const committed = await findInterruptedUpload(context);
-    if (!committed) return { kind: "notApplicable" };
-    const { services, blob, reader, hasher, signalUploaded } = context;
-    services.log.warn(`${blob.name}: an interrupted earlier attempt had already stored this file in OneDrive; recording it without uploading again`);
-    await reader.settle();
-    signalUploaded();
-    return { kind: "uploaded", item: committed, quickXorHash: hasher.digestBase64(), fragments: 0, answeredBy: "graph" };
+    const stored = await findEarlierUpload(context);
+    return stored ? recordedWithoutUpload(context, stored) : { kind: "notApplicable" };
   },
 };
 
-/** The committed item holding the blob's bytes, with the blob's time set on it; leaves the bytes hashed either way. */
-async function findInterruptedUpload({ services, reader, hasher, blob, destination }: UploadContext): Promise<DriveItem | undefined> {
-  hasher.updateAt(0, await reader.read(0));
-  const committed = await findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
+/** The earlier attempt's committed item, reported as uploaded: verification and the record are the pipeline's. */
+export async function recordedWithoutUpload(context: UploadContext, item: DriveItem): Promise<UploadResult> {
+  const { services, blob, reader, hasher, signalUploaded } = context;
+  services.log.warn(`${blob.name}: an interrupted earlier attempt had already stored this file in OneDrive; recording it without uploading again`);
+  await reader.settle();
+  signalUploaded();
+  return { kind: "uploaded", item, quickXorHash: hasher.digestBase64(), fragments: 0, answeredBy: "graph" };
+}
+
+/**
+ * The item at the destination if it holds the blob's very size and QuickXorHash, with the blob's time set on it.
+ * A file that fits in one fragment is read and hashed first: the path that uploads it needs those bytes anyway. A
+ * larger one is hashed only when an item of its size is there, from the row's hash checkpoint on, so a file that
+ * is not there costs one request. Either way the bytes stay hashed for whichever path uploads the file.
+ */
+export async function findEarlierUpload(context: UploadContext): Promise<DriveItem | undefined> {
+  const { services, row, reader, hasher, blob, destination } = context;
+  let committed: DriveItem | undefined;
+  if (blob.size <= services.settings.fragmentSizeBytes) {
+    hasher.updateAt(0, await reader.read(0));
+    committed = await findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
+  } else {
+    const item = await services.graph.getItemByPath(destination.fullPath);
+    if (!item || item.size !== blob.size || !item.file?.hashes?.quickXorHash) return undefined;
+    if (hasher.hashedLength === 0 && row.blobEtag === blob.etag && row.hashState && row.hashedBytes !== undefined) {
+      hasher.importState({ state: row.hashState, length: row.hashedBytes });
+    }
+    await catchUpHash(services, blob, hasher, blob.size);
+    committed = item.file.hashes.quickXorHash === hasher.digestBase64() ? item : undefined;
+  }
   if (committed === undefined) return undefined;
   // A batched file stored just before the interruption may still lack the blob's time (set by a second request).
   const storedTime = Date.parse(committed.fileSystemInfo?.lastModifiedDateTime ?? "");

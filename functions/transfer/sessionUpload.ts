@@ -2,6 +2,7 @@ import type { DriveItem } from "../onedrive/graphTypes";
 import { GraphError, isTransientNetworkError } from "../onedrive/graphError";
 import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
 import { DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from "../onedrive/retryPolicy";
+import { ThrottledError } from "../onedrive/throttle";
 import { timeLeftMs } from "../http/callContext";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
@@ -126,7 +127,9 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   if (status === 401 || status === 403) {
     return { kind: "sessionLost", reason: `the upload session refused the fragment (${errorText(error)})` };
   }
-  // A wait the service asks for that this run cannot sit out goes back to the pipeline, which hands the file over.
+  // The service asked for a longer wait than this attempt makes, or than the invocation has left: the attempt ends
+  // with the session kept, and the pipeline hands the file over to an attempt after the wait.
+  if (error instanceof ThrottledError) throw error;
   const waitAllowedMs = Math.min(DEFAULT_MAX_RETRY_AFTER_MS, timeLeftMs(input.now()));
   if (error instanceof GraphError && error.retryAfterMs !== undefined && error.retryAfterMs > waitAllowedMs) throw error;
   const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;

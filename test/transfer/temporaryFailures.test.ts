@@ -80,6 +80,18 @@ describe("a temporary failure keeps the upload session and its progress; a perma
     await assertResumedAfterTemporaryFailure(fixture, "flaky.bin", content, 2 * FRAGMENT_BYTES);
   });
 
+  test("a fragment throttled for longer than an attempt waits ends the attempt with the session kept; the rerun resumes it", async () => {
+    const fixture = await fixtureWith({}, [{ kind: "throttle", target: "uploadPut", skip: 2, status: 429, retryAfter: "3600" }]);
+    const content = randomContent(FILE_SIZE);
+    await fixture.putBlob("throttled.bin", content);
+
+    const first = await fixture.engine().transferBlob("throttled.bin");
+    assert.equal(first.status, "failed");
+    assert.match(first.error ?? "", /429.*temporary failure: the upload session is kept/s);
+    assert.ok(!fixture.sleeps.includes(3_600_000), "an hour is not waited out in-process");
+    await assertResumedAfterTemporaryFailure(fixture, "throttled.bin", content, 2 * FRAGMENT_BYTES);
+  });
+
   test("a blob read that stalls mid-file keeps the session; the rerun resumes it", async () => {
     const fixture = await fixtureWith();
     const content = randomContent(FILE_SIZE);

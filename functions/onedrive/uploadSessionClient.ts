@@ -80,6 +80,8 @@ export class UploadSessionClient {
   private readonly fragmentTimeoutMs: (fragmentBytes: number) => number;
   private readonly controlTimeoutMs: number;
   private readonly now: () => number;
+  /** Held closed for every request to upload URLs of the process while the upload host asks to wait. */
+  readonly throttle: ThrottleGate;
 
   constructor(options: UploadSessionClientOptions = {}) {
     this.httpClient = options.httpClient ?? defaultHttpClient();
@@ -93,6 +95,7 @@ export class UploadSessionClient {
     this.fragmentPipeline.addPolicy(userAgentPolicy(userAgent));
     this.fragmentPipeline.addPolicy(clientRequestIdPolicy());
     const throttle = options.throttle ?? new ThrottleGate("Upload session", { now: this.now, sleep: options.retry?.sleep ?? defaultSleep });
+    this.throttle = throttle;
     this.fragmentPipeline.addPolicy(throttlePolicy(throttle, describeResponse));
     this.fragmentPipeline.addPolicy(requestTimeoutPolicy());
     this.fragmentPipeline.addPolicy(noAuthorizationPolicy());

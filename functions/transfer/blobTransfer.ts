@@ -193,7 +193,9 @@ async function handOverWhileThrottled(
 /** A wait another run recorded (throttledChanges) holds this process's Graph requests back too, as its own would. */
 function holdBackWhileThrottled(services: TransferServices, row: LedgerRecord): void {
   const remainingMs = Date.parse(row.throttledUntil ?? "") - services.now();
-  if (remainingMs > 0) services.graph.throttle.close(remainingMs, `recorded by an earlier run of ${row.blobName}`);
+  if (remainingMs <= 0) return;
+  // The row does not say which service throttled: both wait (a transfer needs both).
+  for (const gate of [services.graph.throttle, services.uploads.throttle]) gate.close(remainingMs, `recorded by an earlier run of ${row.blobName}`);
 }
 
 /** One blob version: upload through the first path that takes it, then verify, record and apply AFTER_TRANSFER. */

@@ -86,9 +86,11 @@ describe("a temporary failure keeps the upload session and its progress; a perma
     await fixture.putBlob("throttled.bin", content);
 
     const first = await fixture.engine().transferBlob("throttled.bin");
-    assert.equal(first.status, "failed");
-    assert.match(first.error ?? "", /429.*temporary failure: the upload session is kept/s);
+    assert.equal(first.status, "incomplete", "handed over until the wait is over");
+    assert.equal(first.resumeAfterMs, 3_600_000);
+    assert.match(first.error ?? "", /throttled for 3600 s; continues after that.*429/s);
     assert.ok(!fixture.sleeps.includes(3_600_000), "an hour is not waited out in-process");
+    assert.ok((await fixture.engine().services.ledger.get("throttled.bin"))?.throttledUntil, "the wait is recorded for every run");
     await assertResumedAfterTemporaryFailure(fixture, "throttled.bin", content, 2 * FRAGMENT_BYTES);
   });
 

@@ -79,6 +79,8 @@ interface CallOptions {
   binary?: Uint8Array;
   /** Statuses answered with undefined instead of a GraphError (e.g. 404 on a lookup). */
   tolerate?: number[];
+  /** false: a request that got no answer is not sent again (it may have taken effect). Default true. */
+  retryWithoutAnswer?: boolean;
 }
 
 export class GraphClient {
@@ -91,6 +93,8 @@ export class GraphClient {
   private readonly allowInsecureConnection: boolean;
   private readonly requestTimeoutMs: number;
   private readonly retryOptions: Omit<RetryOptions, "maxAttempts">;
+  /** Requests that must not be sent again after getting no answer (see CallOptions.retryWithoutAnswer). */
+  private readonly notRetriedWithoutAnswer = new WeakSet<object>();
   /** Held closed for every Graph request of the process while the service asks to wait. */
   readonly throttle: ThrottleGate;
   /** Folder path → id; the promise is shared so concurrent transfers into one folder create it once. */
@@ -112,7 +116,9 @@ export class GraphClient {
     this.pipeline.addPolicy(userAgentPolicy(productUserAgent(options.userAgentSuffix)));
     this.pipeline.addPolicy(clientRequestIdPolicy());
     const maxAttempts = options.maxRetries === undefined ? undefined : options.maxRetries + 1;
-    for (const policy of retryPipelinePolicies({ ...this.retryOptions, maxAttempts, service: "Graph", throttleGateInside: true })) this.pipeline.addPolicy(policy);
+    for (const policy of retryPipelinePolicies({ ...this.retryOptions, maxAttempts, service: "Graph", throttleGateInside: true, notRetriedWithoutAnswer: this.notRetriedWithoutAnswer })) {
+      this.pipeline.addPolicy(policy);
+    }
     this.throttle = options.throttle ?? new ThrottleGate("Graph", { now: this.retryOptions.now ?? Date.now, sleep: this.retryOptions.sleep ?? defaultSleep });
     this.pipeline.addPolicy(throttlePolicy(this.throttle, describeResponse));
     this.pipeline.addPolicy(requestTimeoutPolicy());
@@ -193,7 +199,10 @@ export class GraphClient {
 
   /** One-request upload (PUT …/content), for empty and small files; the only way to create a 0-byte file. */
   async uploadSmallFile(parentId: string, name: string, content: Uint8Array, options: { conflictBehavior: ConflictBehavior }): Promise<DriveItem> {
-    return this.required(await this.call<DriveItem>("PUT", this.simpleUploadPath(parentId, name, content, options.conflictBehavior), { binary: content }));
+    // Under rename or fail, a PUT whose answer was lost may have stored the file: sent again it would make a second
+    // copy or a false conflict, so it is not retried without an answer (the caller finds what OneDrive holds).
+    const retryWithoutAnswer = options.conflictBehavior === "replace";
+    return this.required(await this.call<DriveItem>("PUT", this.simpleUploadPath(parentId, name, content, options.conflictBehavior), { binary: content, retryWithoutAnswer }));
   }
 
   async setLastModified(itemId: string, lastModifiedDateTime: string): Promise<DriveItem> {
@@ -319,6 +328,7 @@ export class GraphClient {
       timeout: this.requestTimeoutMs,
       allowInsecureConnection: this.allowInsecureConnection,
     });
+    if (options.retryWithoutAnswer === false) this.notRetriedWithoutAnswer.add(request);
     const response = await sendThroughPipeline(this.pipeline, this.httpClient, request, "Graph", url);
     if (response.status >= 200 && response.status < 300) return parseJson<T>(response, method, url);
     if (options.tolerate?.includes(response.status)) return undefined;

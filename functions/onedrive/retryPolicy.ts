@@ -168,6 +168,8 @@ export interface RetryPipelineOptions extends RetryOptions {
    * (and every other request) until the wait is over and writes that wait's line, so the loop does not wait again.
    */
   throttleGateInside?: boolean;
+  /** Requests that are not sent again when they got no answer at all (they may have taken effect). */
+  notRetriedWithoutAnswer?: WeakSet<object>;
 }
 
 export function retryPipelinePolicies(options: RetryPipelineOptions = {}): PipelinePolicy[] {
@@ -183,6 +185,7 @@ export function retryPipelinePolicies(options: RetryPipelineOptions = {}): Pipel
       const delay = retryDelayMs(responseError ?? response, retryCount + 1, { ...options, maxRetryAfterMs });
       if (delay === undefined || delay > timeLeft) return { skipStrategy: true };
       const request = response?.request ?? responseError?.request;
+      if (request && !response && options.notRetriedWithoutAnswer?.has(request)) return { skipStrategy: true };
       if (request && response && options.throttleGateInside && isThrottleAnswerWithWait(response, now())) {
         pendingWaits.set(request, 0);
         return { retryAfterInMs: 0 };

@@ -43,6 +43,11 @@ export interface LedgerRecord {
   claimOwner?: string;
   claimExpiresAt?: string;
   afterTransferDone?: boolean;
+  /**
+   * Recorded done, and AFTER_TRANSFER (delete, archive) was about to run: a row still saying so lost its process in
+   * between, and is not done until an attempt has applied it.
+   */
+  afterTransferPending?: boolean;
   /** The service asked to wait until then: no run sends this blob's bytes (nor queues it) before. */
   throttledUntil?: string;
 }
@@ -54,7 +59,7 @@ export const CLAIM_LEASE_MS = 60_000;
 
 /** The row records a verified transfer of this very blob version (ETags normalised, as the blob source gives them). */
 export function isDoneFor(row: LedgerRecord | undefined, blobEtag: string): row is LedgerRecord & { status: "done" } {
-  return row?.status === "done" && row.blobEtag === blobEtag;
+  return row?.status === "done" && row.blobEtag === blobEtag && !row.afterTransferPending;
 }
 
 /** Some worker holds an unexpired claim on the row. */

@@ -111,7 +111,7 @@ export async function recordVerifiedUpload(
     await claimed.release(done);
     if (keptUnverified) services.log.warn(`${blob.name} → ${destination.fullPath}: uploaded but not verified byte for byte; the blob was kept`);
   } else {
-    await claimed.update(done);
+    await claimed.update({ ...done, afterTransferPending: true });
     const note = await applyAfterTransfer(afterTransfer, blob, services.source.container, services.archive).catch(
       (error: unknown) => `AFTER_TRANSFER=${afterTransfer} failed (${errorText(error)}); the blob was left in place`,
     );
@@ -119,7 +119,7 @@ export async function recordVerifiedUpload(
       warning = warning ? `${warning}; ${note}` : note;
       services.log.warn(`${blob.name}: ${note}`);
     }
-    await claimed.release({ afterTransferDone: note === undefined, warning });
+    await claimed.release({ afterTransferDone: note === undefined, afterTransferPending: undefined, warning });
   }
   const { fragments } = verified;
   services.log.info(`${blob.name} → ${destination.fullPath}: ${blob.size} bytes in ${fragments} fragment${fragments === 1 ? "" : "s"}${keptUnverified ? "" : ", verified"}`);

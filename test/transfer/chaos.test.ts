@@ -101,7 +101,8 @@ describe("chaos: 50 files of every size at a 20 % fault rate, stalls, a killed r
       assertNothingLost(fixture, files, await blobsLeft(fixture));
     }
     const left = await blobsLeft(fixture);
-    assert.deepEqual([...left], [], `still in the container after ${runs.length + 1} runs: ${runs.map((run) => run.stderr.slice(-1500)).join("\n---\n")}`);
+    const unfinished = runs.map((run) => run.summary?.files.filter((file) => file.status !== "uploaded" && file.status !== "skipped").map((file) => `${file.blob}: ${file.status} ${file.error ?? ""}`));
+    assert.deepEqual([...left], [], `still in the container after ${runs.length + 1} runs:\n${JSON.stringify(unfinished, null, 1)}`);
 
     const stored = fixture.emulator.listTree().filter((path) => !path.endsWith("/"));
     assert.deepEqual(stored.sort(), [...files.keys()].map((name) => `From Azure/${name}`).sort(), "exactly one item per blob: no duplicates under rename");

@@ -8,9 +8,10 @@ export type { UploadContext, UploadPath, UploadResult } from "./uploadPath";
 
 /**
  * Every upload path, in the order they are offered a file: the first that accepts it and does not fall through
- * uploads it. The upload session accepts any file, so it comes last.
+ * uploads it. Recovery comes first, so no file an interrupted attempt already stored is sent again (an empty one
+ * included); the upload session accepts any file, so it comes last.
  */
-export const UPLOAD_PATHS: readonly UploadPath[] = [emptyFile, interruptedRecovery, batchedSmallFile, uploadSession];
+export const UPLOAD_PATHS: readonly UploadPath[] = [interruptedRecovery, emptyFile, batchedSmallFile, uploadSession];
 
 /** Uploads the file through the first path that takes it: the only place the engine chooses among them. */
 export async function uploadByFirstTakingPath(context: UploadContext): Promise<Exclude<UploadResult, { kind: "notApplicable" }>> {

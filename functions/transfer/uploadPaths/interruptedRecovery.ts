@@ -12,7 +12,7 @@ import type { UploadContext, UploadPath, UploadResult } from "./uploadPath";
  */
 export const interruptedRecovery: UploadPath = {
   name: "recovery of an interrupted upload",
-  accepts: ({ claimed, row, blob }) => blob.size > 0 && !row.uploadUrl && (claimed.interruptedBefore || hasUnfinishedAttempt(row, blob.etag)),
+  accepts: ({ claimed, row, blob }) => !row.uploadUrl && (claimed.interruptedBefore || hasUnfinishedAttempt(row, blob.etag)),
   async upload(context) {
     const stored = await findEarlierUpload(context);
     return stored ? recordedWithoutUpload(context, stored) : { kind: "notApplicable" };
@@ -37,7 +37,11 @@ export async function recordedWithoutUpload(context: UploadContext, item: DriveI
 export async function findEarlierUpload(context: UploadContext): Promise<DriveItem | undefined> {
   const { services, row, reader, hasher, blob, destination } = context;
   let committed: DriveItem | undefined;
-  if (blob.size <= services.settings.fragmentSizeBytes) {
+  if (blob.size === 0) {
+    // No bytes to compare: an empty file at the destination holds exactly the blob's content.
+    const item = await services.graph.getItemByPath(destination.fullPath);
+    committed = item && !item.folder && item.size === 0 ? item : undefined;
+  } else if (blob.size <= services.settings.fragmentSizeBytes) {
     hasher.updateAt(0, await reader.read(0));
     committed = await findCommittedItem(services.graph, destination, blob.size, hasher.digestBase64());
   } else {

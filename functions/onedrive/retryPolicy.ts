@@ -49,7 +49,8 @@ export const DEFAULT_BASE_DELAY_MS = 1_000;
 export const DEFAULT_MAX_DELAY_MS = 60_000;
 export const DEFAULT_MAX_RETRY_AFTER_MS = 10 * 60_000;
 
-const THROTTLE_STATUSES = new Set([429, 503, 509]);
+/** The answers a service throttles with (509: SharePoint's bandwidth limit). */
+export const THROTTLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 509]);
 const BACKOFF_STATUSES = new Set([408, 429, 500, 502, 503, 504, 509]);
 
 interface HeaderSource {

@@ -1,15 +1,14 @@
 import type { PipelinePolicy, PipelineResponse } from "@azure/core-rest-pipeline";
 import { callContext, linkedSignal, timeLeftMs } from "../http/callContext";
-import { parseRetryAfterMs } from "./retryPolicy";
+import { parseRetryAfterMs, THROTTLE_STATUSES } from "./retryPolicy";
 import type { AbortSignalLike } from "./retryPolicy";
 
-/**
+/*
  * A throttling answer (429, 503 or 509 with Retry-After) describes the service's view of this app or user, not of
  * one request: Graph and SharePoint count every request of the caller. So one such answer holds back every request
  * of the process to that service until the wait is over, as rclone's pacer does, instead of letting the other
  * transfers run into the same limit (which SharePoint punishes by throttling longer).
  */
-const THROTTLE_STATUSES = new Set([429, 503, 509]);
 
 /** The service asked to wait longer than the invocation has left: hand the work over instead of sleeping. */
 export class ThrottledError extends Error {

@@ -10,6 +10,7 @@ import {
 } from "../storage/ledgerRow";
 import { withCallContext } from "../http/callContext";
 import { GraphError } from "../onedrive/graphError";
+import { THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { destinationFor, type Destination } from "./destinationPath";
@@ -20,7 +21,6 @@ import { uploadByFirstTakingPath, type UploadContext } from "./uploadPaths";
 
 /** A holder renews its claim this often while it works. */
 const CLAIM_RENEWAL_MS = CLAIM_LEASE_MS / 3;
-const THROTTLE_STATUSES = new Set([429, 503, 509]);
 /** A blob overwritten mid-transfer restarts on the new version at most this often in one call. */
 const MAX_VERSION_RESTARTS = 3;
 

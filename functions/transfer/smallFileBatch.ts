@@ -2,9 +2,7 @@ import { BatchUnsupportedError, MAX_BATCH_REQUESTS, subResponseError, subRespons
 import type { GraphClient } from "../onedrive/graphClient";
 import type { ConflictBehavior } from "../config/settings";
 import type { BatchableRequest, BatchSubRequest, BatchSubResponse, DriveItem } from "../onedrive/graphTypes";
-import { retryDelayMs, type RetryOptions } from "../onedrive/retryPolicy";
-
-const THROTTLE_STATUSES = new Set([429, 503, 509]);
+import { retryDelayMs, THROTTLE_STATUSES, type RetryOptions } from "../onedrive/retryPolicy";
 
 /**
  * Small files travel to OneDrive in JSON batches: each file is a simple PUT …/content (which honours

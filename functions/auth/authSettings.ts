@@ -5,6 +5,8 @@ const TENANT_ALIASES = ["common", "consumers", "organizations"] as const;
 const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+/** The fixed tenant id every personal Microsoft account carries in `tid`. */
+export const PERSONAL_ACCOUNTS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 export type TokenStoreSettings =
   | { kind: "keyVault"; vaultUrl: string; secretName: string }
@@ -18,7 +20,12 @@ export interface AuthSettings {
   authorityHost: string;
   /** `${authorityHost}/${tenant}`. */
   authority: string;
-  /** Lower-cased; undefined means "first link wins, later links must be the same account". */
+  /**
+   * The one tenant (`tid`) a first link must come from: the TENANT GUID, or the personal-accounts tenant for
+   * `consumers`. Undefined when TENANT admits several tenants (common, organizations) or is a domain name.
+   */
+  tenantId?: string;
+  /** Lower-cased; checked on the first link only, and only with a tenantId. Undefined means "first link wins". */
   expectedAccount?: string;
   tokenStore: TokenStoreSettings;
   /** Graph host the delegated scope is requested for, no trailing slash. */
@@ -67,6 +74,11 @@ function tenant(reader: SettingsReader): string {
   return "common";
 }
 
+function singleTenantId(tenantSegment: string): string | undefined {
+  if (tenantSegment === "consumers") return PERSONAL_ACCOUNTS_TENANT_ID;
+  return TENANT_ID.test(tenantSegment) ? tenantSegment.toLowerCase() : undefined;
+}
+
 function authorityHost(reader: SettingsReader): string {
   const value = reader.url("AUTHORITY_HOST");
   const parsed = safeUrl(value);
@@ -106,14 +118,24 @@ export function readAuthSettings(reader: SettingsReader): AuthSettings {
   }
   const tenantSegment = tenant(reader);
   const host = authorityHost(reader);
+  const tenantId = singleTenantId(tenantSegment);
   const expected = reader.raw("EXPECTED_ACCOUNT");
   if (expected !== undefined && !expected.includes("@")) {
     reader.problem("EXPECTED_ACCOUNT", `is "${expected}", not a user principal name or email`, "use the sign-in name of the OneDrive account, e.g. owner@outlook.com");
+  } else if (expected !== undefined && tenantId === undefined) {
+    // A sign-in name is unique, and owned by the account, only inside one tenant: with `common` anyone can create a
+    // tenant whose user carries the same name (the "nOAuth" pattern).
+    reader.problem(
+      "EXPECTED_ACCOUNT",
+      `is set while TENANT is "${tenantSegment}", which admits accounts of more than one tenant, so the name alone cannot identify the account`,
+      "set TENANT to consumers for a personal Microsoft account, or to the tenant id (GUID) of the account's directory",
+    );
   }
   return {
     clientId,
     clientSecret,
     tenant: tenantSegment,
+    tenantId,
     authorityHost: host,
     authority: `${host}/${tenantSegment}`,
     expectedAccount: expected?.toLowerCase(),

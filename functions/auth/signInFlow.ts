@@ -23,6 +23,8 @@ export type SignInFailureKind =
   | "missingCode"
   | "codeRejected"
   | "tokenEndpointError"
+  | "idTokenRejected"
+  | "otherTenant"
   | "notExpectedAccount"
   | "differentAccountLinked"
   | "storeFailed";
@@ -70,11 +72,13 @@ export async function completeSignIn(
   transaction: SignInTransaction,
   callback: CallbackParameters,
 ): Promise<SignInOutcome> {
+  // The state comes first: an error answer without it could come from any page that links here, and believing it
+  // would let that page end a sign-in in progress.
+  if (!callback.state || !constantTimeEquals(callback.state, transaction.state)) return { ok: false, kind: "stateMismatch" };
   if (callback.error) {
     const kind = callback.error === "access_denied" || callback.error === "consent_required" ? "denied" : "identityError";
     return { ok: false, kind, detail: `${callback.error}${callback.errorDescription ? `: ${callback.errorDescription}` : ""}` };
   }
-  if (!callback.state || !constantTimeEquals(callback.state, transaction.state)) return { ok: false, kind: "stateMismatch" };
   if (!callback.code) return { ok: false, kind: "missingCode" };
 
   const staging = createConfidentialClient(settings);
@@ -93,7 +97,7 @@ export async function completeSignIn(
     );
   } catch (error) {
     const authError = error instanceof AuthError ? error : undefined;
-    const kind = authError?.errorCode === "invalid_grant" ? "codeRejected" : "tokenEndpointError";
+    const kind = authError?.errorCode === "invalid_grant" ? "codeRejected" : authError?.errorCode === "nonce_mismatch" ? "idTokenRejected" : "tokenEndpointError";
     return { ok: false, kind, detail: describeAuthError(error) };
   }
   if (!result?.account) return { ok: false, kind: "tokenEndpointError", detail: "the token response named no account" };
@@ -104,7 +108,7 @@ export async function completeSignIn(
   } catch (error) {
     return { ok: false, kind: "storeFailed", detail: (error as Error).message };
   }
-  const decision = decideAccount(result.account, settings.expectedAccount, stored?.serialized);
+  const decision = decideAccount(result.account, { tenantId: settings.tenantId, expectedAccount: settings.expectedAccount }, stored?.serialized);
   if (!decision.allowed) return { ok: false, kind: decision.reason, linkedUsername: decision.linkedUsername, detail: result.account.username };
 
   try {

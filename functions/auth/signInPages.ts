@@ -36,6 +36,10 @@ export function failurePage(kind: SignInFailureKind, detail?: string, linkedUser
       return page(400, "Sign-in code not accepted", ["The identity platform refused the authorization code: it was already used, has expired, or does not belong to this sign-in.", "Nothing was stored.", START_AGAIN]);
     case "tokenEndpointError":
       return page(502, "Sign-in failed", [`Redeeming the authorization code failed: ${detail ?? "unknown error"}.`, "Nothing was stored. Check CLIENT_ID, CLIENT_SECRET and the redirect URI of the app registration, then start again."]);
+    case "idTokenRejected":
+      return page(400, "Sign-in not accepted", ["The identity token did not carry the nonce of this sign-in, so it may belong to another one.", "Nothing was stored.", START_AGAIN]);
+    case "otherTenant":
+      return page(403, "Wrong tenant", [`You signed in as ${detail ?? "an account"} from another tenant than the one this app is configured for (TENANT).`, "Nothing was stored. Start again and pick an account of the configured tenant."]);
     case "notExpectedAccount":
       return page(403, "Wrong account", [`You signed in as ${detail ?? "another account"}, which is not the account this app is configured for (EXPECTED_ACCOUNT).`, "Nothing was stored. Start again and pick the configured account."]);
     case "differentAccountLinked":

@@ -30,14 +30,18 @@ export class TokenStoreError extends Error {
 }
 
 export interface CacheSummary {
-  accounts: Array<{ homeAccountId: string; username: string; name?: string }>;
+  /** tenantId and objectId are the account's `realm` and `local_account_id`, MSAL's copies of `tid` and `oid`. */
+  accounts: Array<{ homeAccountId: string; username: string; name?: string; tenantId: string; objectId: string }>;
   refreshTokenCount: number;
 }
 
 /** Reads account names out of a serialized cache without MSAL (no token call, no plugin). */
 export function summariseCache(serialized: string | undefined): CacheSummary {
   if (!serialized) return { accounts: [], refreshTokenCount: 0 };
-  let parsed: { Account?: Record<string, { home_account_id?: string; username?: string; name?: string }>; RefreshToken?: Record<string, unknown> };
+  let parsed: {
+    Account?: Record<string, { home_account_id?: string; username?: string; name?: string; realm?: string; local_account_id?: string }>;
+    RefreshToken?: Record<string, unknown>;
+  };
   try {
     parsed = JSON.parse(serialized) as typeof parsed;
   } catch {
@@ -47,6 +51,8 @@ export function summariseCache(serialized: string | undefined): CacheSummary {
     homeAccountId: String(account.home_account_id ?? ""),
     username: String(account.username ?? ""),
     name: account.name,
+    tenantId: String(account.realm ?? "").toLowerCase(),
+    objectId: String(account.local_account_id ?? "").toLowerCase(),
   }));
   return { accounts, refreshTokenCount: Object.keys(parsed.RefreshToken ?? {}).length };
 }

@@ -4,6 +4,7 @@ import { renderResultPage } from "../auth/resultPage";
 import { beginSignIn, CallbackParameters, completeSignIn, SignInOutcome } from "../auth/signInFlow";
 import { failurePage, linkedPage } from "../auth/signInPages";
 import { createTokenCacheStore } from "../auth/tokenStoreFactory";
+import { constantTimeEquals } from "../auth/transactionCookie";
 import { SettingsError } from "../config/settings";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 
@@ -79,8 +80,10 @@ async function runLogin(options: LoginOptions): Promise<SignInOutcome> {
   let handled = false;
   const servers = await listenOnLoopback(options.port, (request, response) => {
     const url = new URL(request.url ?? "/", redirectUri);
-    if (request.method !== "GET" || url.pathname !== "/" || handled || (!url.searchParams.has("code") && !url.searchParams.has("error"))) {
-      response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("Not the sign-in redirect.\n");
+    const state = url.searchParams.get("state");
+    // Any local page can send the browser here; only the redirect that carries this command's state may end the wait.
+    if (request.method !== "GET" || url.pathname !== "/" || handled || state === null || !constantTimeEquals(state, transaction.state)) {
+      response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" }).end("Not the sign-in redirect.\n");
       return;
     }
     handled = true;
@@ -125,6 +128,8 @@ const FAILURE_MESSAGES: Record<string, string> = {
   stateMismatch: "The redirect did not carry this command's state; nothing was stored.",
   missingCode: "The redirect carried no authorization code; nothing was stored.",
   codeRejected: "The identity platform refused the authorization code (already used or expired); nothing was stored.",
+  idTokenRejected: "The identity token did not carry this command's nonce; nothing was stored.",
+  otherTenant: "That account belongs to another tenant than TENANT; nothing was stored. Sign in with an account of the configured tenant.",
   notExpectedAccount: "That account is not EXPECTED_ACCOUNT; nothing was stored. Sign in with the configured account.",
   differentAccountLinked: "Another account is already linked; nothing was stored. Delete the token secret or file first to replace it.",
 };
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
       return;
     }
     const known = FAILURE_MESSAGES[outcome.kind];
-    const accountKinds = outcome.kind === "notExpectedAccount" || outcome.kind === "differentAccountLinked";
+    const accountKinds = outcome.kind === "notExpectedAccount" || outcome.kind === "differentAccountLinked" || outcome.kind === "otherTenant";
     const detail = accountKinds ? (outcome.detail ? `(signed in as ${outcome.detail})` : "") : (outcome.detail ?? "");
     process.stderr.write(`Sign-in failed: ${[known, detail].filter(Boolean).join(" ")}\n`);
     process.exitCode = 1;

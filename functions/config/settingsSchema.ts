@@ -50,10 +50,10 @@ export const SETTINGS: readonly SettingDefinition[] = [
 
   { name: "CLIENT_ID", group: "auth", description: "Application (client) id of the app registration (Web platform)" },
   { name: "CLIENT_SECRET", group: "auth", description: "Client secret of the app registration; in Azure a Key Vault reference", secret: true },
-  { name: "TENANT", group: "auth", description: "common, consumers, organizations or a tenant id", defaultValue: "common" },
+  { name: "TENANT", group: "auth", description: "Consumers (personal accounts) or a tenant id (GUID) pins every link to that tenant; common or organizations admit any", defaultValue: "common" },
   { name: "AUTHORITY_HOST", group: "auth", description: "Identity platform host; with it set no identity request goes anywhere else", defaultValue: "https://login.microsoftonline.com" },
   { name: "REDIRECT_URI", group: "auth", description: "Public URL of the auth callback function; read only by the sign-in (login and callback), never by transfers", defaultValue: "https://$WEBSITE_HOSTNAME/api/auth/callback" },
-  { name: "EXPECTED_ACCOUNT", group: "auth", description: "The only account (UPN or email) that may be linked; strongly recommended", optional: true },
+  { name: "EXPECTED_ACCOUNT", group: "auth", description: "UPN or email the first link must carry; needs TENANT consumers or a tenant id; every link is then locked to that account's tid and oid", optional: true },
   { name: "KEY_VAULT_URL", group: "auth", description: "Key Vault holding the token cache; unset = a local file (refused in Azure)", optional: true },
   { name: "TOKEN_SECRET_NAME", group: "auth", description: "Key Vault secret name of the token cache", defaultValue: "onedrive-token-cache" },
   { name: "TOKEN_CACHE_FILE", group: "auth", description: "Local token cache file (mode 0600, git-ignored) when no vault is set", defaultValue: ".onedrive/token-cache.json" },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadAuthSettings, loadSignInSettings } from "../../functions/auth/authSettings";
+import { loadAuthSettings, loadSignInSettings, PERSONAL_ACCOUNTS_TENANT_ID } from "../../functions/auth/authSettings";
 import { SettingsError } from "../../functions/config/settings";
 
 const BASE = { CLIENT_ID: "app-id", CLIENT_SECRET: "s3cret-value", WEBSITE_HOSTNAME: "myapp.azurewebsites.net" };
@@ -14,7 +14,7 @@ test("defaults: common tenant, public authority, redirect URI from WEBSITE_HOSTN
 });
 
 test("a vault URL selects the Key Vault store with the default secret name; EXPECTED_ACCOUNT is lower-cased", () => {
-  const settings = loadAuthSettings({ ...BASE, KEY_VAULT_URL: "https://kv.vault.azure.net/", EXPECTED_ACCOUNT: "Owner@Outlook.com" });
+  const settings = loadAuthSettings({ ...BASE, TENANT: "consumers", KEY_VAULT_URL: "https://kv.vault.azure.net/", EXPECTED_ACCOUNT: "Owner@Outlook.com" });
   assert.deepEqual(settings.tokenStore, { kind: "keyVault", vaultUrl: "https://kv.vault.azure.net", secretName: "onedrive-token-cache" });
   assert.equal(settings.expectedAccount, "owner@outlook.com");
 });
@@ -63,4 +63,20 @@ test("a Key Vault reference the platform did not resolve names the cause and the
     assert.doesNotMatch(error.message, /kv-abc|onedrive-client-secret/, "the reference itself is not echoed");
     return true;
   });
+});
+
+test("EXPECTED_ACCOUNT is accepted only with a TENANT that names one tenant, whose id the first link must carry", () => {
+  assert.equal(loadAuthSettings({ ...BASE, TENANT: "consumers", EXPECTED_ACCOUNT: "owner@outlook.com" }).tenantId, PERSONAL_ACCOUNTS_TENANT_ID);
+  const tenantGuid = "72F988BF-86F1-41AF-91AB-2D7CD011DB47";
+  assert.equal(loadAuthSettings({ ...BASE, TENANT: tenantGuid, EXPECTED_ACCOUNT: "owner@contoso.com" }).tenantId, tenantGuid.toLowerCase());
+  assert.equal(loadAuthSettings({ ...BASE, TENANT: tenantGuid }).tenantId, tenantGuid.toLowerCase(), "the tenant is enforced without EXPECTED_ACCOUNT too");
+  for (const tenant of [undefined, "common", "organizations", "contoso.onmicrosoft.com"]) {
+    assert.throws(() => loadAuthSettings({ ...BASE, TENANT: tenant, EXPECTED_ACCOUNT: "owner@contoso.com" }), (error: unknown) => {
+      assert.ok(error instanceof SettingsError);
+      assert.deepEqual(error.problems.map((problem) => problem.split(" ")[0]), ["EXPECTED_ACCOUNT"], `TENANT ${tenant}`);
+      assert.match(error.message, /admits accounts of more than one tenant/);
+      assert.match(error.message, /consumers .*tenant id \(GUID\)/);
+      return true;
+    });
+  }
 });

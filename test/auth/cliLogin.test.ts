@@ -80,6 +80,25 @@ describe("npm run login (compiled loginCommand) against the identity emulator", 
     assert.equal(existsSync(cacheFile), false);
   });
 
+  test("requests without this command's state are ignored, and the genuine redirect still links", async () => {
+    const cacheFile = join(world.directory, "state-first.json");
+    const login = startLogin(["--port", String(port)], world.settings({ REDIRECT_URI: undefined, TOKEN_CACHE_FILE: cacheFile }));
+    const url = new URL(await login.signInUrl);
+    const loopback = `http://localhost:${port}/`;
+    for (const query of ["?error=access_denied&error_description=declined", "?error=access_denied&state=not-this-command", "?code=forged-code&state=not-this-command", "?code=forged-code"]) {
+      const ignored = await fetch(`${loopback}${query}`);
+      assert.equal(ignored.status, 404, query);
+      assert.match(await ignored.text(), /Not the sign-in redirect/);
+    }
+    assert.equal(login.child.exitCode, null, "the command is still waiting");
+    const page = await fetch(await answerConsent(url.toString(), "accept"));
+    assert.equal(page.status, 200);
+    const result = await login.exit;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Linked OneDrive account: owner@outlook\.example/m);
+    assert.match(readFileSync(cacheFile, "utf8"), new RegExp(OWNER.oid));
+  });
+
   test("bad arguments and missing settings exit 2 with what to fix", async () => {
     const badPort = await startLogin(["--port", "99999"], world.settings()).exit;
     assert.equal(badPort.code, 2);

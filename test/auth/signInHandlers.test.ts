@@ -188,6 +188,51 @@ describe("login and callback handlers", () => {
     assert.equal(stored(), linked);
   });
 
+  test("the linked account relinks after its sign-in name changed: the lock holds on tid + oid, not the name", async () => {
+    useSettings();
+    const first = await startLogin();
+    assert.equal((await callbackWith(await answerConsent(first.authorizeUrl, "accept"), first.cookie.value)).status, 200);
+    world.identity.signInAs({ ...OWNER, username: "olivia.renamed@outlook.example" });
+    const relink = await startLogin();
+    const response = await callbackWith(await answerConsent(relink.authorizeUrl, "accept"), relink.cookie.value);
+    assert.equal(response.status, 200, String(response.body));
+    assert.match(stored() ?? "", /olivia\.renamed@outlook\.example/);
+  });
+
+  test("an ID token carrying another sign-in's nonce is refused and nothing is stored", async () => {
+    useSettings();
+    const { cookie, authorizeUrl } = await startLogin();
+    const redirect = await answerConsent(authorizeUrl, "accept");
+    world.identity.substituteNonceOnNextCodeRedemption();
+    const response = await callbackWith(redirect, cookie.value);
+    assert.equal(response.status, 400);
+    assert.match(String(response.body), /did not carry the nonce of this sign-in/);
+    assertCleared(response);
+    assert.equal(stored(), undefined);
+  });
+
+  test("an error answer without this sign-in's state neither ends the sign-in nor clears its cookie", async () => {
+    useSettings();
+    const { cookie, authorizeUrl } = await startLogin();
+    const crossSite = new URL(`${APP_ORIGIN}/api/auth/callback`);
+    crossSite.searchParams.set("error", "access_denied");
+    crossSite.searchParams.set("error_description", "AADSTS65004: User declined to consent to access the app.");
+    for (const state of [undefined, "not-this-sign-in"]) {
+      if (state) crossSite.searchParams.set("state", state);
+      const refused = await callbackWith(crossSite, cookie.value);
+      assert.equal(refused.status, 400, `state ${state}`);
+      assert.match(String(refused.body), /does not match/);
+      assert.doesNotMatch(String(refused.body), /Consent declined/);
+      assert.equal(refused.cookies, undefined, "the sign-in cookie stays for the genuine redirect");
+    }
+    const withoutCookie = await callbackWith(crossSite);
+    assert.equal(withoutCookie.status, 400);
+    assert.match(String(withoutCookie.body), /not started from this browser/);
+    const genuine = await callbackWith(await answerConsent(authorizeUrl, "accept"), cookie.value);
+    assert.equal(genuine.status, 200, String(genuine.body));
+    assert.match(stored() ?? "", /owner@outlook\.example/);
+  });
+
   test("a replayed code is refused and leaves the stored cache unchanged", async () => {
     useSettings();
     const { cookie, authorizeUrl } = await startLogin();

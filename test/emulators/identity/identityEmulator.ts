@@ -89,6 +89,11 @@ export interface IdentityEmulator {
   /** Like a user or admin revoking sessions: every refresh token of that user stops working. */
   revokeRefreshTokens(username: string): void;
   failNextTokenRequests(count: number, failure: InjectedFailure): void;
+  /**
+   * The next code redemption answers with an ID token whose nonce is not the one /authorize received, as a token
+   * injected from another sign-in would carry. The real service never does this; the client must notice it.
+   */
+  substituteNonceOnNextCodeRedemption(): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   const decisions: Array<"accept" | "deny"> = [];
   const failures: InjectedFailure[] = [];
   let currentUser = options.user;
+  let substituteNextNonce = false;
   let origin = "";
 
   const tenantAllowed = (tenant: string) => TENANT_ALIASES.has(tenant.toLowerCase()) || tenants.has(tenant.toLowerCase());
@@ -292,7 +298,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       if (s256(verifier) !== code.codeChallenge) {
         return sendOAuthError(response, record, 400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
       }
-      return issueTokens(response, record, clientId, code.user, scope, code.nonce);
+      const nonce = substituteNextNonce ? `substituted-${randomBytes(16).toString("base64url")}` : code.nonce;
+      substituteNextNonce = false;
+      return issueTokens(response, record, clientId, code.user, scope, nonce);
     }
     if (grantType === "refresh_token") {
       const stored = refreshTokens.get(form.get("refresh_token") ?? "");
@@ -345,6 +353,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     },
     failNextTokenRequests: (count, failure) => {
       for (let index = 0; index < count; index++) failures.push(failure);
+    },
+    substituteNonceOnNextCodeRedemption: () => {
+      substituteNextNonce = true;
     },
     close: () => server.close(),
   };

@@ -20,6 +20,9 @@ param location string
 @description('Object id of the user running azd; gets data access for the CLI. Empty grants nothing.')
 param principalId string = ''
 
+@description('Gives principalId Key Vault Secrets Officer on the token-cache secret, for `npm run login` with KEY_VAULT_URL. Off by default: that role reads the refresh token. README "Link OneDrive" shows a one-off grant and its removal instead.')
+param grantDeployerTokenCacheAccess bool = false
+
 @description('Kind of principal principalId is; ServicePrincipal when azd runs in a pipeline.')
 @allowed([ 'User', 'ServicePrincipal' ])
 param principalType string = 'User'
@@ -66,6 +69,11 @@ param afterTransfer string = 'keep'
 param archiveContainer string = 'archive'
 
 @minValue(1)
+@maxValue(365)
+@description('Days a deleted or overwritten source blob stays recoverable (blob soft delete), so AFTER_TRANSFER=delete can be undone.')
+param blobSoftDeleteRetentionDays int = 7
+
+@minValue(1)
 @maxValue(64)
 param transferConcurrency int = 4
 
@@ -81,6 +89,8 @@ param transferQueue string = 'onedrive-transfers'
 @maxLength(63)
 param ledgerTable string = 'onedrivetransfers'
 
+@minLength(1)
+@maxLength(127)
 param tokenSecretName string = 'onedrive-token-cache'
 
 @allowed([ 512, 2048, 4096 ])
@@ -123,6 +133,18 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
+module hostStorage 'modules/hoststorage.bicep' = {
+  name: 'hoststorage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}host${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   scope: rg
@@ -130,7 +152,7 @@ module storage 'modules/storage.bicep' = {
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
     location: location
     tags: tags
-    deploymentContainerName: deploymentContainerName
+    blobSoftDeleteRetentionDays: blobSoftDeleteRetentionDays
     sourceContainerName: sourceContainer
     archiveContainerName: archiveContainer
     transferQueueName: transferQueue
@@ -150,9 +172,11 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     clientSecret: clientSecret
     clientSecretName: clientSecretName
+    tokenSecretName: tokenSecretName
     appPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+    grantUserTokenCacheAccess: grantDeployerTokenCacheAccess
   }
 }
 
@@ -197,7 +221,10 @@ module functionApp 'modules/functionapp.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageQueueEndpoint: storage.outputs.queueEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
-    deploymentContainerName: storage.outputs.deploymentContainerName
+    hostStorageBlobEndpoint: hostStorage.outputs.blobEndpoint
+    hostStorageQueueEndpoint: hostStorage.outputs.queueEndpoint
+    hostStorageTableEndpoint: hostStorage.outputs.tableEndpoint
+    deploymentContainerName: hostStorage.outputs.deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     clientSecretUri: keyVault.outputs.clientCredentialUri
@@ -216,7 +243,7 @@ module functionApp 'modules/functionapp.bicep' = {
       clientId: clientId
       tenant: signInTenant
       expectedAccount: expectedAccount
-      tokenSecretName: tokenSecretName
+      tokenSecretName: keyVault.outputs.tokenSecretName
       transferSchedule: transferSchedule
       transferQueue: storage.outputs.transferQueueName
     }

@@ -9,9 +9,14 @@ param tags object
 param serviceName string
 param identityId string
 param identityClientId string
+@description('Endpoints of the transfer data account (storage.bicep).')
 param storageBlobEndpoint string
 param storageQueueEndpoint string
 param storageTableEndpoint string
+@description('Endpoints of the host account (hoststorage.bicep): AzureWebJobsStorage and the deployment package.')
+param hostStorageBlobEndpoint string
+param hostStorageQueueEndpoint string
+param hostStorageTableEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
 param keyVaultUri string
@@ -80,7 +85,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          value: '${hostStorageBlobEndpoint}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId
@@ -99,6 +104,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// FTP and SCM basic (user name and password) publishing off: azd deploys with an Entra token, and a publishing
+// password would be a second, long-lived credential to the app's code.
+resource ftpBasicPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmBasicPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 // A separate resource so REDIRECT_URI can use the host name the site was given.
 resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
@@ -106,9 +129,10 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: {
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
-    AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
-    AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
-    AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+    // The host's own account, where it holds its locks, keys and timer state.
+    AzureWebJobsStorage__blobServiceUri: hostStorageBlobEndpoint
+    AzureWebJobsStorage__queueServiceUri: hostStorageQueueEndpoint
+    AzureWebJobsStorage__tableServiceUri: hostStorageTableEndpoint
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     // DefaultAzureCredential (the Key Vault token cache) picks the user-assigned identity from this.

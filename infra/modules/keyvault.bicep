@@ -8,12 +8,16 @@ param tags object
 @description('Client secret of the app registration; stored here and referenced by the app, never an app setting value.')
 param clientSecret string
 param clientSecretName string
+@description('Name of the secret holding the MSAL token cache (TOKEN_SECRET_NAME).')
+param tokenSecretName string
 @description('Principal id of the user-assigned identity the function app runs as.')
 param appPrincipalId string
 @description('Object id of the deploying user or service principal; empty grants nothing.')
 param userPrincipalId string
 @allowed([ 'User', 'ServicePrincipal' ])
 param userPrincipalType string
+@description('Gives userPrincipalId Secrets Officer on the token-cache secret, for `npm run login` against the vault. Off by default: whoever holds it can read the refresh token.')
+param grantUserTokenCacheAccess bool
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -45,10 +49,24 @@ resource clientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
-// Officer, not User: the app writes the token cache secret after every refresh-token rotation.
-resource appSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
-  scope: vault
+// Created here, before anyone signs in, so the app's role can be scoped to this one secret rather than the vault.
+// onlyIfNotExists: a later `azd provision` must not replace a linked cache with the empty one. '{}' is an MSAL cache
+// with no accounts, which the app reports as "not linked".
+@onlyIfNotExists()
+resource tokenCacheSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: tokenSecretName
+  properties: {
+    value: '{}'
+    contentType: 'application/json'
+  }
+}
+
+// Officer, not User: the app writes the token cache secret after every refresh-token rotation. Scoped to that secret
+// so the app cannot overwrite the client secret.
+resource appTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(tokenCacheSecret.id, appPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
+  scope: tokenCacheSecret
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7') // Key Vault Secrets Officer
     principalId: appPrincipalId
@@ -56,10 +74,22 @@ resource appSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-// Lets the deploying user run the CLI sign-in (`npm run login`) with KEY_VAULT_URL set, sharing the app's token cache.
-resource userSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
-  name: guid(vault.id, userPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
-  scope: vault
+// The CLIENT_SECRET Key Vault reference only reads.
+resource appClientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(clientSecretEntry.id, appPrincipalId, '4633458b-17de-408a-b874-0445c86b69e6')
+  scope: clientSecretEntry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6') // Key Vault Secrets User
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Only on request (grantUserTokenCacheAccess): lets the deploying user run `npm run login` with KEY_VAULT_URL set.
+// README "Link OneDrive" shows how to grant the same role by hand for one login and remove it afterwards.
+resource userTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUserTokenCacheAccess && !empty(userPrincipalId)) {
+  name: guid(tokenCacheSecret.id, userPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
+  scope: tokenCacheSecret
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7') // Key Vault Secrets Officer
     principalId: userPrincipalId
@@ -72,3 +102,4 @@ output name string = vault.name
 output uri string = vault.properties.vaultUri
 // Versionless, so a rotated secret reaches the app without a redeploy.
 output clientCredentialUri string = clientSecretEntry.properties.secretUri
+output tokenSecretName string = tokenCacheSecret.name

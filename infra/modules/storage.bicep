@@ -1,14 +1,18 @@
-// Storage account for the host, the deployment package and the transfer data: blobs in, queue of work, ledger table.
+// Storage account for the transfer data: blobs in, queue of work, ledger table. The Functions host and the
+// deployment package live in hoststorage.bicep's account, so the app's broad host roles never reach this data.
 // Shared keys are off, so every client (the app, Event Grid, the deploying user) authenticates with Entra ID.
 
 param name string
 param location string
 param tags object
-param deploymentContainerName string
 param sourceContainerName string
 param archiveContainerName string
 param transferQueueName string
 param ledgerTableName string
+@minValue(1)
+@maxValue(365)
+@description('Days a deleted or overwritten blob stays recoverable (blob soft delete), so AFTER_TRANSFER=delete can be undone.')
+param blobSoftDeleteRetentionDays int
 @description('Principal id of the user-assigned identity the function app runs as.')
 param appPrincipalId string
 @description('Object id of the deploying user or service principal; empty grants nothing.')
@@ -43,13 +47,11 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: account
   name: 'default'
-}
-
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: deploymentContainerName
   properties: {
-    publicAccess: 'None'
+    deleteRetentionPolicy: {
+      enabled: true
+      days: blobSoftDeleteRetentionDays
+    }
   }
 }
 
@@ -96,20 +98,31 @@ resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: ledgerTableName
 }
 
-// Owner rather than Contributor: the Functions host manages blob leases and containers for its own state.
-resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
-  scope: account
+// Contributor, not Owner, and only on the two containers the app reads, deletes and archives blobs in.
+resource appSourceBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sourceContainer.id, appPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: sourceContainer
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b') // Storage Blob Data Owner
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe') // Storage Blob Data Contributor
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
-resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
-  scope: account
+resource appArchiveBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(archiveContainer.id, appPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: archiveContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe') // Storage Blob Data Contributor
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The queue trigger reads and deletes on the transfer queue and moves failed messages to the poison queue.
+resource appTransferQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(transferQueue.id, appPrincipalId, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+  scope: transferQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '974c5e8b-45b9-4653-ba55-5f855dd0fb88') // Storage Queue Data Contributor
     principalId: appPrincipalId
@@ -117,9 +130,19 @@ resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
-  scope: account
+resource appPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(poisonQueue.id, appPrincipalId, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+  scope: poisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '974c5e8b-45b9-4653-ba55-5f855dd0fb88') // Storage Queue Data Contributor
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appLedgerTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(ledgerTable.id, appPrincipalId, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
+  scope: ledgerTable
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3') // Storage Table Data Contributor
     principalId: appPrincipalId
@@ -169,4 +192,3 @@ output poisonQueueName string = poisonQueue.name
 output ledgerTableName string = ledgerTable.name
 output sourceContainerName string = sourceContainer.name
 output archiveContainerName string = archiveContainer.name
-output deploymentContainerName string = deploymentContainer.name

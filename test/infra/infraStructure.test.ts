@@ -197,23 +197,63 @@ describe("infrastructure structure", () => {
       }
     });
 
-    test("the app identity, the Event Grid topic and the deploying user get the roles they need", () => {
+    test("each identity gets exactly these roles, each on the narrowest scope Azure takes for it", () => {
       const granted = project.resources("Microsoft.Authorization/roleAssignments").map((assignment) => {
         const body = declarationBody(assignment);
         const guid = literalStrings(property(body, "properties.roleDefinitionId")!).find((text) => GUID.test(text))!;
-        return `${ROLE_NAMES_BY_GUID[guid]} -> ${property(body, "properties.principalId")!.text} on ${property(body, "scope")!.text}`;
+        const file = assignment.file.name.split("/").at(-1)!.replace(/\.bicep$/, "");
+        return `${ROLE_NAMES_BY_GUID[guid]} -> ${property(body, "properties.principalId")!.text} on ${file}:${property(body, "scope")!.text}`;
       });
       const expected = [
-        "Storage Blob Data Owner -> appPrincipalId on account",
-        "Storage Queue Data Contributor -> appPrincipalId on account",
-        "Storage Table Data Contributor -> appPrincipalId on account",
-        "Key Vault Secrets Officer -> appPrincipalId on vault",
-        "Monitoring Metrics Publisher -> appPrincipalId on applicationInsights",
-        "Storage Queue Data Message Sender -> systemTopic.identity.principalId on transferQueue",
-        "Storage Blob Data Contributor -> userPrincipalId on account",
-        "Key Vault Secrets Officer -> userPrincipalId on vault",
+        // The host's account holds only the deployment package and AzureWebJobsStorage.
+        "Storage Blob Data Owner -> appPrincipalId on hoststorage:account",
+        "Storage Queue Data Contributor -> appPrincipalId on hoststorage:account",
+        // The data account: the app reaches only what it uses, never the whole account.
+        "Storage Blob Data Contributor -> appPrincipalId on storage:sourceContainer",
+        "Storage Blob Data Contributor -> appPrincipalId on storage:archiveContainer",
+        "Storage Queue Data Contributor -> appPrincipalId on storage:transferQueue",
+        "Storage Queue Data Contributor -> appPrincipalId on storage:poisonQueue",
+        "Storage Table Data Contributor -> appPrincipalId on storage:ledgerTable",
+        // Key Vault: write the token cache, read the client secret, nothing else.
+        "Key Vault Secrets Officer -> appPrincipalId on keyvault:tokenCacheSecret",
+        "Key Vault Secrets User -> appPrincipalId on keyvault:clientSecretEntry",
+        "Monitoring Metrics Publisher -> appPrincipalId on monitoring:applicationInsights",
+        "Storage Queue Data Message Sender -> systemTopic.identity.principalId on eventgrid:transferQueue",
+        "Storage Blob Data Contributor -> userPrincipalId on storage:account",
+        "Storage Queue Data Contributor -> userPrincipalId on storage:account",
+        "Storage Table Data Contributor -> userPrincipalId on storage:account",
+        "Key Vault Secrets Officer -> userPrincipalId on keyvault:tokenCacheSecret",
       ];
-      for (const grant of expected) assert.ok(granted.includes(grant), `missing: ${grant}\nhave:\n${granted.join("\n")}`);
+      assert.deepEqual([...granted].sort(), [...expected].sort());
+    });
+
+    test("the token-cache secret exists before sign-in, is never reset by a redeploy, and is the app's TOKEN_SECRET_NAME", () => {
+      const secrets = project.resources("Microsoft.KeyVault/vaults/secrets");
+      const tokenCache = secrets.find((secret) => secret.name === "tokenCacheSecret");
+      assert.ok(tokenCache, "keyvault.bicep pre-creates the token-cache secret");
+      let previous = tokenCache.node.previousNamedSibling;
+      while (previous?.type === "comment") previous = previous.previousNamedSibling;
+      assert.ok(previous?.type === "decorators" && /@onlyIfNotExists\(\)/.test(previous.text), "a redeploy must not replace a linked cache");
+      assert.equal(valueOf(tokenCache, "name"), "onedrive-token-cache");
+      // An MSAL cache without accounts: summariseCache reads it as "not linked".
+      assert.deepEqual(JSON.parse(String(valueOf(tokenCache, "properties.value"))), {});
+      const settings = declarationBody(onlyResource(project, "Microsoft.Web/sites/config"));
+      const tokenSecretSetting = property(settings, "properties.TOKEN_SECRET_NAME")!;
+      assert.equal(evaluator.evaluate(project.resources("Microsoft.Web/sites/config")[0].file, tokenSecretSetting), "onedrive-token-cache");
+    });
+
+    test("the deploying user's Key Vault role is off by default and only granted on request", () => {
+      const grant = declarations(project.main, "param").find((param) => param.name === "grantDeployerTokenCacheAccess");
+      assert.ok(grant, "main.bicep has the grantDeployerTokenCacheAccess parameter");
+      assert.equal(parameterDefault(grant)?.text, "false");
+      const userVaultRoles = project
+        .resources("Microsoft.Authorization/roleAssignments")
+        .filter((assignment) => assignment.file.name.endsWith("keyvault.bicep") && property(declarationBody(assignment), "properties.principalId")!.text === "userPrincipalId");
+      assert.ok(userVaultRoles.length > 0);
+      for (const assignment of userVaultRoles) {
+        const condition = children(assignment.node).find((child) => child.type === "if_statement");
+        assert.ok(condition && /\bgrantUserTokenCacheAccess\b/.test(children(condition)[0].text), `${lineOf(assignment.file, assignment.node)}: conditional on the grant`);
+      }
     });
 
     test("every module's appPrincipalId is the one user-assigned identity", () => {
@@ -246,12 +286,57 @@ describe("infrastructure structure", () => {
   });
 
   describe("resource properties", () => {
-    test("storage: GPv2, no shared keys, no public blobs, TLS 1.2", () => {
-      const account = onlyResource(project, "Microsoft.Storage/storageAccounts");
-      assert.equal(valueOf(account, "kind"), "StorageV2");
-      assert.equal(valueOf(account, "properties.allowSharedKeyAccess"), false);
-      assert.equal(valueOf(account, "properties.allowBlobPublicAccess"), false);
-      assert.equal(valueOf(account, "properties.minimumTlsVersion"), "TLS1_2");
+    test("storage: two GPv2 accounts (host, data), no shared keys, no public blobs, TLS 1.2", () => {
+      const accounts = project.resources("Microsoft.Storage/storageAccounts").filter((resource) => !isExisting(resource));
+      assert.deepEqual(accounts.map((account) => account.file.name).sort(), ["infra/modules/hoststorage.bicep", "infra/modules/storage.bicep"]);
+      for (const account of accounts) {
+        assert.equal(valueOf(account, "kind"), "StorageV2");
+        assert.equal(valueOf(account, "properties.allowSharedKeyAccess"), false);
+        assert.equal(valueOf(account, "properties.allowBlobPublicAccess"), false);
+        assert.equal(valueOf(account, "properties.minimumTlsVersion"), "TLS1_2");
+      }
+    });
+
+    test("the host's storage and the deployment package are in the host account, the data in the other", () => {
+      const settings = declarationBody(onlyResource(project, "Microsoft.Web/sites/config"));
+      for (const name of ["AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__tableServiceUri"]) {
+        assert.match(property(settings, `properties.${name}`)!.text, /^hostStorage/, name);
+      }
+      for (const name of ["SOURCE_STORAGE__blobServiceUri", "SOURCE_STORAGE__queueServiceUri", "SOURCE_STORAGE__tableServiceUri"]) {
+        assert.match(property(settings, `properties.${name}`)!.text, /^storage[A-Z]/, name);
+      }
+      const site = declarationBody(onlyResource(project, "Microsoft.Web/sites"));
+      assert.match(property(site, "properties.functionAppConfig.deployment.storage.value")!.text, /\$\{hostStorageBlobEndpoint\}/);
+      const functionApp = declarations(project.main, "module").find((module) => module.name === "functionApp")!;
+      for (const [param, source] of Object.entries({
+        hostStorageBlobEndpoint: "hostStorage.outputs.blobEndpoint",
+        hostStorageQueueEndpoint: "hostStorage.outputs.queueEndpoint",
+        hostStorageTableEndpoint: "hostStorage.outputs.tableEndpoint",
+        deploymentContainerName: "hostStorage.outputs.deploymentContainerName",
+        storageBlobEndpoint: "storage.outputs.blobEndpoint",
+      })) {
+        assert.equal(property(declarationBody(functionApp), `params.${param}`)?.text, source, param);
+      }
+      const containers = project.resources("Microsoft.Storage/storageAccounts/blobServices/containers");
+      assert.equal(containers.find((container) => container.name === "deploymentContainer")?.file.name, "infra/modules/hoststorage.bicep");
+    });
+
+    test("source account: blob soft delete on, retention a main.bicep parameter defaulting to 7 days", () => {
+      const dataBlobService = project.resources("Microsoft.Storage/storageAccounts/blobServices").find((service) => service.file.name.endsWith("/storage.bicep"));
+      assert.ok(dataBlobService);
+      assert.equal(valueOf(dataBlobService, "properties.deleteRetentionPolicy.enabled"), true);
+      assert.equal(valueOf(dataBlobService, "properties.deleteRetentionPolicy.days"), 7);
+      const retention = declarations(project.main, "param").find((param) => param.name === "blobSoftDeleteRetentionDays");
+      assert.ok(retention);
+      assert.equal(parameterDefault(retention)?.text, "7");
+      assert.deepEqual(decoratorArguments(retention, "maxValue")?.map((node) => node.text), ["365"]);
+    });
+
+    test("function app: FTP and SCM basic publishing credentials are disabled", () => {
+      const policies = project.resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies");
+      const allowByName = new Map(policies.map((policy) => [valueOf(policy, "name"), valueOf(policy, "properties.allow")]));
+      assert.deepEqual(Object.fromEntries(allowByName), { ftp: false, scm: false });
+      for (const policy of policies) assert.equal(property(declarationBody(policy), "parent")?.text, "site");
     });
 
     test("Key Vault: RBAC authorization and soft delete", () => {

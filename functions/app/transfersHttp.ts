@@ -29,6 +29,19 @@ class BadRequest extends Error {
   }
 }
 
+/**
+ * Every answer of this API describes the ledger at one moment and some carry blob names: no browser, proxy or CDN
+ * may keep or replay one.
+ */
+function noStore(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    const response = await handler(request, context);
+    const headers = new Headers(response.headers);
+    headers.set("Cache-Control", "no-store");
+    return { ...response, headers };
+  };
+}
+
 function badRequest(message: string, details: Record<string, unknown> = {}): HttpResponseInit {
   return { status: 400, jsonBody: { error: message, ...details } };
 }
@@ -38,7 +51,7 @@ function badRequest(message: string, details: Record<string, unknown> = {}): Htt
  * those blobs after checking each is under the prefix and exists. Only enqueues: no transfer runs in the request.
  */
 export function createStartTransfersHandler(dependencies: HttpDependencies): HttpHandler {
-  return async (request, context) => {
+  return noStore(async (request, context) => {
     const log = invocationLog(context);
     let names: string[] | undefined;
     try {
@@ -89,7 +102,7 @@ export function createStartTransfersHandler(dependencies: HttpDependencies): Htt
     );
     log.info(`run ${runId}: ${queued.length} blob${queued.length === 1 ? "" : "s"} queued on request`);
     return { status: 202, jsonBody: { runId, queued } };
-  };
+  });
 }
 
 /** undefined means "sweep now"; otherwise the distinct names, in the order given. */
@@ -121,7 +134,7 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
 
 /** GET /api/transfers: the ledger's state, the link's health and the last sweep, read in parallel. */
 export function createTransferStatusHandler(dependencies: HttpDependencies): HttpHandler {
-  return async (_request, context) => {
+  return noStore(async (_request, context) => {
     const engine = dependencies.engineFor(invocationLog(context));
     const { ledger, settings } = engine.services;
     const [records, lastSweep, link, approximateMessages] = await Promise.all([
@@ -139,13 +152,13 @@ export function createTransferStatusHandler(dependencies: HttpDependencies): Htt
       now: (dependencies.now ?? Date.now)(),
     });
     return { status: 200, jsonBody: report };
-  };
+  });
 }
 
 /** GET /api/transfers/{*blob}: one ledger row; an empty name falls back to the status (a catch-all may match none). */
 export function createTransferRowHandler(dependencies: HttpDependencies): HttpHandler {
   const status = createTransferStatusHandler(dependencies);
-  return async (request, context) => {
+  return noStore(async (request, context) => {
     const name = request.params.blob ?? "";
     if (name === "") return status(request, context);
     const engine = dependencies.engineFor(invocationLog(context));
@@ -154,5 +167,5 @@ export function createTransferRowHandler(dependencies: HttpDependencies): HttpHa
       return { status: 404, jsonBody: { error: `No ledger row for blob "${name}" in container "${engine.services.settings.sourceContainer}": it was never queued or transferred.` } };
     }
     return { status: 200, jsonBody: rowView(record, (dependencies.now ?? Date.now)()) };
-  };
+  });
 }

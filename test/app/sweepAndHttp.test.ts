@@ -175,4 +175,32 @@ describe("sweep and the HTTP API against Azurite and the OneDrive emulator", () 
     assert.equal(empty.status, 200, "an empty catch-all is the status");
     assert.ok((empty.jsonBody as TransferStatusReport).counts);
   });
+
+  test("every answer of the transfers API, success or error, carries Cache-Control: no-store", async () => {
+    const world = await worldWith({ SOURCE_PREFIX: "in/" });
+    await world.fixture.putBlob("in/a.txt", "a");
+    const start = createStartTransfersHandler(world.httpDependencies());
+    const status = createTransferStatusHandler(world.httpDependencies());
+    const row = createTransferRowHandler(world.httpDependencies());
+    const getRow = (blob: string) =>
+      row(new HttpRequest({ method: "GET", url: `https://app.example/api/transfers/${encodeURI(blob)}`, params: { blob } }), invocation(world.lines));
+    const answers: Array<[string, HttpResponseInit]> = [
+      ["sweep", await start(post("{}"), invocation(world.lines, {}, "startTransfers"))],
+      ["named blobs", await start(post('{"blobs":["in/a.txt"]}'), invocation(world.lines, {}, "startTransfers"))],
+      ["bad JSON", await start(post("{"), invocation(world.lines, {}, "startTransfers"))],
+      ["outside the prefix", await start(post('{"blobs":["other/x.txt"]}'), invocation(world.lines, {}, "startTransfers"))],
+      ["status", await status(new HttpRequest({ method: "GET", url: "https://app.example/api/transfers" }), invocation(world.lines))],
+      ["one row", await getRow("in/a.txt")],
+      ["unknown row", await getRow("in/none.txt")],
+      ["empty row name", await getRow("")],
+    ];
+    assert.deepEqual(
+      answers.map(([what, response]) => [what, response.status]),
+      [["sweep", 202], ["named blobs", 202], ["bad JSON", 400], ["outside the prefix", 400], ["status", 200], ["one row", 200], ["unknown row", 404], ["empty row name", 200]],
+    );
+    for (const [what, response] of answers) {
+      assert.equal(new Headers(response.headers).get("cache-control"), "no-store", what);
+      assert.ok(response.jsonBody !== undefined, `${what} answers JSON`);
+    }
+  });
 });

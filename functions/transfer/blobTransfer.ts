@@ -13,6 +13,7 @@ import { GraphError } from "../onedrive/graphError";
 import { THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
+import { controlCharacterProblem, escapeControlCharacters } from "./blobNameText";
 import { destinationFor, type Destination } from "./destinationPath";
 import { failureKind } from "./failureKind";
 import { FragmentReader } from "./fragmentReader";
@@ -67,7 +68,10 @@ async function skipIfDone(blob: SourceBlob, row: LedgerRecord | undefined, desti
   return outcome(blob.name, destination, "skipped", { bytes: blob.size });
 }
 
-/** A name OneDrive would refuse fails that file before any request, naming the blob and the rule. */
+/**
+ * A name OneDrive would refuse, or one holding control characters (which OneDrive would take but which can forge log
+ * lines and fool a reader), fails that file before any request, naming the blob and the rule.
+ */
 async function refuseUnstorableName(
   services: TransferServices,
   blob: SourceBlob,
@@ -75,9 +79,12 @@ async function refuseUnstorableName(
   destination: Destination,
   options: TransferOptions,
 ): Promise<FileOutcome | undefined> {
-  const pathProblem = checkOneDrivePath(destination.fullPath);
+  const controlProblem = controlCharacterProblem(blob.name);
+  const pathProblem = controlProblem ?? checkOneDrivePath(destination.fullPath);
   if (!pathProblem) return undefined;
-  const message = `Blob "${blob.name}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
+  const message = controlProblem
+    ? `Blob "${escapeControlCharacters(blob.name)}" was refused: ${controlProblem}. Rename the blob; nothing was uploaded.`
+    : `Blob "${blob.name}" cannot be stored in OneDrive as "${destination.fullPath}": ${pathProblem}. Rename the blob; nothing was uploaded.`;
   const failure = refusedNameChanges(blob, destination.fullPath, row, message, services.now());
   // A row claimed beforehand is written through its claim (an unguarded merge would move its ETag under it).
   if (options.claimed) await options.claimed.release(failure);

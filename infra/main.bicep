@@ -40,8 +40,9 @@ param clientSecret string
 @description('The only OneDrive account (UPN or email) that may be linked.')
 param expectedAccount string
 
-@description('TENANT setting, the sign-in audience: common, consumers, organizations or a tenant id.')
-param signInTenant string = 'common'
+@minLength(1)
+@description('TENANT setting: consumers for a personal Microsoft account, or the tenant id (GUID) of a work or school account. EXPECTED_ACCOUNT is only accepted with one of these, and every link is locked to that tenant.')
+param signInTenant string
 
 @minLength(3)
 @maxLength(63)

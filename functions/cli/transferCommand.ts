@@ -9,6 +9,7 @@ import type { TransferLog } from "../transfer/blobTransfer";
 import { formatHumanSummary } from "./humanSummary";
 import { cliSettingsSource } from "./localSettings";
 import { createProgressDisplay, waitingLine } from "./progressDisplay";
+import { escapeControlCharacters } from "../transfer/blobNameText";
 
 const USAGE = `Usage: npm run transfer [-- --json]
 
@@ -56,7 +57,7 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
   // Log lines go to stderr so stdout carries only the summary (and, with --json, nothing but the JSON).
   const log: TransferLog = {
     info: () => undefined,
-    warn: (message) => process.stderr.write(`warning: ${message}\n`),
+    warn: (message) => process.stderr.write(`warning: ${escapeControlCharacters(message)}\n`),
     error: () => undefined,
   };
   const startedAt = Date.now();

@@ -15,6 +15,8 @@ const FAILURE_KINDS: Record<SignInFailureKind, true> = {
   notExpectedAccount: true,
   differentAccountLinked: true,
   storeFailed: true,
+  otherTenant: true,
+  idTokenRejected: true,
 };
 
 test("every sign-in page, success or failure, is HTML with Cache-Control: no-store", () => {

@@ -450,6 +450,14 @@ describe("infrastructure structure", () => {
     };
     const defaultOf = (declaration: Declaration) => evaluator.evaluate(declaration.file, parameterDefault(declaration)!);
 
+    test("the sign-in tenant has no default: azd asks for it (with common, EXPECTED_ACCOUNT would be refused)", () => {
+      const param = mainParam("signInTenant");
+      assert.equal(parameterDefault(param), undefined);
+      assert.equal(decoratorNumber(param, "minLength"), 1);
+      const mapped = (JSON.parse(readFileSync(join(INFRA_DIR, "main.parameters.json"), "utf8")) as { parameters: Record<string, { value: string }> }).parameters;
+      assert.equal(mapped.signInTenant.value, "${ONEDRIVE_TENANT}", "no default in the azd mapping either");
+    });
+
     test("maximumInstanceCount: Flex's own range 1..1000 everywhere, a default at the OneDrive ingress ceiling", () => {
       const param = mainParam("maximumInstanceCount");
       assert.equal(decoratorNumber(param, "minValue"), 1, "Flex Consumption accepts a maximum of 1");

@@ -101,7 +101,9 @@ async function uploadThroughSessions(context: UploadContext): Promise<UploadResu
     await checkpoints;
     // A lost claim: the new holder owns the row and resumes the session the row holds, so nothing is cancelled and
     // nothing written. Only a session the row never held (nobody else can find it) is cancelled, to free the path.
-    const lost = error instanceof ClaimLostError ? error : claimLost;
+    // A claim that lapsed (its signal aborted the work) is lost too: its reason is the ClaimLostError.
+    const lapsed = claimed.signal.aborted && claimed.signal.reason instanceof ClaimLostError ? claimed.signal.reason : undefined;
+    const lost = error instanceof ClaimLostError ? error : (claimLost ?? lapsed);
     if (session && !(lost ? sessionInRow : await keptForResume(context, session, error, confirmed, recordsSessions))) {
       await uploads.cancel(session.uploadUrl).catch(() => undefined);
       if (!lost) await claimed.update({ uploadUrl: undefined, uploadExpiresAt: undefined }).catch(() => undefined);

@@ -7,9 +7,11 @@ import { join, relative } from "node:path";
  * `functions/` sources beside `dist/`) this names the first source file newer than its compiled output; a deployed
  * package without sources has nothing to compare and is taken as built.
  */
-export function staleSourceFile(projectRoot: string): string | undefined {
+export function staleSourceFile(projectRoot: string, bundlePath?: string): string | undefined {
   const sourceRoot = join(projectRoot, "functions");
   if (!existsSync(sourceRoot)) return undefined;
+  // The bundle a command runs from is built from the compiled output, so it must be newer than every source too.
+  const bundleTime = bundlePath === undefined ? undefined : (statSync(bundlePath, { throwIfNoEntry: false })?.mtimeMs ?? -1);
   const outputRoot = join(projectRoot, "dist", "functions");
   const pending = [sourceRoot];
   while (pending.length > 0) {
@@ -23,15 +25,16 @@ export function staleSourceFile(projectRoot: string): string | undefined {
       if (!entry.name.endsWith(".ts") || entry.name.endsWith(".d.ts")) continue;
       const outputPath = join(outputRoot, relative(sourceRoot, sourcePath)).replace(/\.ts$/, ".js");
       const output = statSync(outputPath, { throwIfNoEntry: false });
-      if (!output || statSync(sourcePath).mtimeMs > output.mtimeMs) return relative(projectRoot, sourcePath);
+      const sourceTime = statSync(sourcePath).mtimeMs;
+      if (!output || sourceTime > output.mtimeMs || (bundleTime !== undefined && sourceTime > bundleTime)) return relative(projectRoot, sourcePath);
     }
   }
   return undefined;
 }
 
 /** The refusal a command prints instead of running out-of-date code, or undefined when the build is current. */
-export function staleBuildMessage(projectRoot: string): string | undefined {
-  const stale = staleSourceFile(projectRoot);
+export function staleBuildMessage(projectRoot: string, bundlePath?: string): string | undefined {
+  const stale = staleSourceFile(projectRoot, bundlePath);
   if (stale === undefined) return undefined;
   return `The compiled code in dist/ is older than ${stale}: run \`npm run build\` (needed once after every change or git pull), then run this command again.`;
 }

@@ -134,36 +134,41 @@ const FAILURE_MESSAGES: Record<string, string> = {
   differentAccountLinked: "Another account is already linked; nothing was stored. Delete the token secret or file first to replace it.",
 };
 
-async function main(): Promise<void> {
+export async function runLoginCommand(argv: string[]): Promise<number> {
   let options: LoginOptions;
   try {
-    options = parseArguments(process.argv.slice(2));
+    options = parseArguments(argv);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   const stale = staleBuildMessage(PROJECT_ROOT);
   if (stale) {
     process.stderr.write(`${stale}\n`);
-    process.exitCode = 2;
-    return;
+    return 2;
   }
   try {
     const outcome = await runLogin(options);
     if (outcome.ok) {
       process.stdout.write(`Linked OneDrive account: ${outcome.username}${outcome.name ? ` (${outcome.name})` : ""}\n`);
-      return;
+      return 0;
     }
     const known = FAILURE_MESSAGES[outcome.kind];
     const accountKinds = outcome.kind === "notExpectedAccount" || outcome.kind === "differentAccountLinked" || outcome.kind === "otherTenant";
     const detail = accountKinds ? (outcome.detail ? `(signed in as ${outcome.detail})` : "") : (outcome.detail ?? "");
     process.stderr.write(`Sign-in failed: ${[known, detail].filter(Boolean).join(" ")}\n`);
-    process.exitCode = 1;
+    return 1;
   } catch (error) {
     process.stderr.write(`${error instanceof SettingsError ? error.message : `Sign-in failed: ${(error as Error).message}`}\n`);
-    process.exitCode = error instanceof SettingsError ? 2 : 1;
+    return error instanceof SettingsError ? 2 : 1;
   }
 }
 
-void main();
+if (require.main === module) {
+  void runLoginCommand(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+/** The entry the bundled command offers its launcher (launch.ts). */
+export const runCommand = runLoginCommand;

@@ -92,3 +92,6 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
+
+/** The entry the bundled command offers its launcher (launch.ts). */
+export const runCommand = runTransferCommand;

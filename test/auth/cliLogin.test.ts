@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import { answerConsent } from "../emulators/identity/consentClient";
 import { OWNER, SignInWorld, startSignInWorld } from "./support/signInWorld";
 
-const LOGIN_COMMAND = join(__dirname, "..", "..", "functions", "cli", "loginCommand.js");
+/** As `npm run login` starts it: the launcher and the bundled command. */
+const LOGIN_COMMAND = join(__dirname, "..", "..", "functions", "cli", "launch.js");
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,7 +26,7 @@ interface RunningLogin {
 }
 
 function startLogin(args: string[], env: Record<string, string | undefined>): RunningLogin {
-  const child = spawn(process.execPath, [LOGIN_COMMAND, ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
+  const child = spawn(process.execPath, [LOGIN_COMMAND, "login", ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

@@ -14,7 +14,7 @@ import type { ChildResult, ProcessRecord } from "./benchProtocol";
 export const TRANSFER_COMMAND = ["npm", "run", "--silent", "transfer", "--", "--json"] as const;
 
 /** The CLI's entry point as package.json's transfer script names it: the process whose CPU is the engine's. */
-const CLI_SCRIPT = "transferCommand.js";
+const CLI_SCRIPT = "launch.js";
 
 export interface TransferRunOptions {
   cwd: string;

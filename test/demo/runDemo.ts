@@ -20,8 +20,8 @@ const SAMPLES: { name: string; content: Buffer }[] = [
 ];
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const cli = join(__dirname, "..", "..", "functions", "cli", "transferCommand.js");
-  const child = spawn(process.execPath, [cli, ...args], { stdio: "inherit", env });
+  const cli = join(__dirname, "..", "..", "functions", "cli", "launch.js");
+  const child = spawn(process.execPath, [cli, "transfer", ...args], { stdio: "inherit", env });
   return new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
 }
 

@@ -13,7 +13,8 @@ import { createStorageClients } from "../../functions/storage/storageClients";
 import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, FRAGMENT, randomContent, type TransferFixture } from "../support/transferHarness";
 
-const CLI = join(__dirname, "..", "..", "functions", "cli", "transferCommand.js");
+/** As `npm run transfer` starts it: the launcher and the bundled command. */
+const CLI = join(__dirname, "..", "..", "functions", "cli", "launch.js");
 
 interface CliRun {
   code: number | null;
@@ -24,7 +25,7 @@ interface CliRun {
 
 function runCli(args: string[], env: Record<string, string>, onStderrLine?: (line: string, kill: () => void) => void): Promise<CliRun> {
   // A scratch working directory: the CLI must not pick up a developer's local.settings.json.
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: mkdtempSync(join(tmpdir(), "cli-")), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "transfer", ...args], { cwd: mkdtempSync(join(tmpdir(), "cli-")), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -115,7 +116,8 @@ describe("the transfer CLI", () => {
     const ledger = new Ledger(createStorageClients(fixture.settings.storage).tableClient(fixture.settings.ledgerTable), fixture.settings.sourceContainer);
     const initial = initialRow(await new BlobSource(fixture.container).getProperties("shared.bin"), destinationFor("shared.bin", "", fixture.settings.destFolder).fullPath);
     const otherRun = { owner: "other-host|boot|77|run" };
-    assert.ok(await ledger.claim("shared.bin", initial, { ...otherRun, leaseMs: 1_000 }));
+    // Long enough for the CLI to start and see the claim live even on a loaded machine.
+    assert.ok(await ledger.claim("shared.bin", initial, { ...otherRun, leaseMs: 5_000 }));
 
     let renewed: Promise<unknown> = Promise.resolve();
     const run = await runCli(["--json"], fixture.settingsEnv, (line) => {

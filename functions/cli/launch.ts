@@ -1,0 +1,45 @@
+import { enableCompileCache } from "./compileCache";
+enableCompileCache();
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
+
+/**
+ * `npm run transfer` and `npm run login` start here: `node dist/functions/cli/launch.js <command> [options]`.
+ * Each command runs from a single bundled file that `npm run build` makes from the compiled output, because a cron
+ * run pays for loading the Azure SDKs' hundreds of module files on every tick, and one file loads in about half the
+ * time. The compile cache (Node 22.1 and later) must be on before the bundle is compiled, which is why this small
+ * file loads it rather than the bundle running by itself.
+ */
+const COMMAND_BUNDLES: Readonly<Record<string, string>> = {
+  transfer: "transferCommand.bundle.js",
+  login: "loginCommand.bundle.js",
+};
+
+interface BundledCommand {
+  runCommand(argv: string[]): Promise<number>;
+}
+
+function launch(argv: string[]): Promise<number> | number {
+  const [commandName, ...commandArgv] = argv;
+  const bundleFile = COMMAND_BUNDLES[commandName ?? ""];
+  if (bundleFile === undefined) {
+    process.stderr.write(`Unknown command "${commandName ?? ""}": use one of ${Object.keys(COMMAND_BUNDLES).join(", ")}.\n`);
+    return 2;
+  }
+  const bundlePath = join(__dirname, bundleFile);
+  const stale = existsSync(bundlePath)
+    ? staleBuildMessage(PROJECT_ROOT, bundlePath)
+    : `The command's bundle ${bundleFile} is missing from dist/: run \`npm run build\`, then run this command again.`;
+  if (stale) {
+    process.stderr.write(`${stale}\n`);
+    return 2;
+  }
+  return (require(bundlePath) as BundledCommand).runCommand(commandArgv);
+}
+
+void Promise.resolve(launch(process.argv.slice(2))).then((code) => {
+  // exitCode, not exit(): a piped summary of thousands of files must be flushed before the process ends.
+  process.exitCode = code;
+});

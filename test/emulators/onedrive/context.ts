@@ -22,6 +22,8 @@ export interface EmulatorContext {
   jsonBatching: boolean | "jsonBodiesOnly";
   /** Whether the service rewrites this file at upload (see OneDriveEmulatorOptions.rewriteOnCommit). */
   rewrites: (name: string) => boolean;
+  /** See OneDriveEmulatorOptions.tolerateAuthorizationOnUploadUrls; toleratedCount counts what it let through. */
+  uploadAuthorization: { tolerate: boolean; toleratedCount: number };
   /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
   requests: RecordedRequest[];
 }

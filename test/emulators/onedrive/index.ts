@@ -95,6 +95,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     jsonBatching: options.jsonBatching ?? true,
     rewrites,
     requests,
+    uploadAuthorization: { tolerate: options.tolerateAuthorizationOnUploadUrls ?? false, toleratedCount: 0 },
   };
 
   const serve = (origin: "graph" | "upload") => (req: IncomingMessage, res: ServerResponse) => {
@@ -152,6 +153,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       return open.length;
     },
     throttledCounts: () => context.throttling.snapshot(),
+    toleratedUploadAuthorizations: () => context.uploadAuthorization.toleratedCount,
     close: async () => {
       const closed = Promise.all([closeServer(graphServer), closeServer(uploadServer)]);
       for (const socket of sockets) socket.destroy();

@@ -98,6 +98,12 @@ export interface OneDriveEmulatorOptions {
    * "jsonBodiesOnly" batches but refuses (400) any part whose body is not JSON, such as file content.
    */
   jsonBatching?: boolean | "jsonBodiesOnly";
+  /**
+   * The service answers 401 to a request on an uploadUrl that carries an Authorization header. true lets such
+   * requests through and counts them (toleratedUploadAuthorizations): only for measuring a client that sends the
+   * header anyway (rclone 1.60 does), never for the product's tests. Default false.
+   */
+  tolerateAuthorizationOnUploadUrls?: boolean;
 }
 
 export interface EmulatedItem {
@@ -161,6 +167,8 @@ export interface OneDriveEmulator {
   dropStalled(): number;
   /** Throttled answers so far per origin: throttle faults and, with throttleScope "service", the window's 429s. */
   throttledCounts(): { graph: number; upload: number };
+  /** Requests on uploadUrls let through with an Authorization header (tolerateAuthorizationOnUploadUrls). */
+  toleratedUploadAuthorizations(): number;
   /** Closes the servers, destroying every connection, stalled ones included. */
   close(): Promise<void>;
 }

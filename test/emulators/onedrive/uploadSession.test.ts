@@ -193,6 +193,7 @@ describe("OneDrive emulator: fragments", () => {
     noToken.search = "";
     assert.equal((await fetch(noToken)).status, 401);
     assert.equal(emulator.getItem("auth.bin"), undefined);
+    assert.equal(emulator.toleratedUploadAuthorizations(), 0);
   });
 
   test("Content-Range missing or malformed is 400 with the documented message", async () => {
@@ -384,6 +385,37 @@ describe("OneDrive emulator: commit-time rewriting and content-free storage", ()
       const item = emulator.getItem("big.bin")!;
       assert.equal(item.size, content.length);
       assert.equal(item.content, undefined);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe("OneDrive emulator: tolerating an Authorization header on uploadUrls (for measuring rclone)", () => {
+  test("tolerateAuthorizationOnUploadUrls lets fragments, status GETs and DELETEs with the header through and counts each", async () => {
+    const emulator = await startOneDriveEmulator({ tolerateAuthorizationOnUploadUrls: true });
+    try {
+      const authorization = { authorization: `Bearer ${emulator.accessToken}` };
+      const content = patternBytes(CHUNK + 7, 3);
+      const uploadUrl = await createSession(emulator, "tolerated.bin");
+      const first = await putFragment(uploadUrl, content.subarray(0, CHUNK), 0, content.length, authorization);
+      assert.equal(first.status, 202);
+      const status = await toJson(await fetch(uploadUrl, { headers: authorization }));
+      assert.deepEqual(status.body.nextExpectedRanges, [`${CHUNK}-`]);
+      const last = await putFragment(uploadUrl, content.subarray(CHUNK), CHUNK, content.length, authorization);
+      assert.equal(last.status, 201);
+      assert.equal(last.body.file.hashes.quickXorHash, referenceQuickXorHash(content));
+      const abandoned = await createSession(emulator, "abandoned.bin");
+      assert.equal((await fetch(abandoned, { method: "DELETE", headers: authorization })).status, 204);
+      assert.equal(emulator.toleratedUploadAuthorizations(), 4);
+      // Without the header nothing is counted, and the uploadUrl's own credential is still checked.
+      const plain = await createSession(emulator, "plain.bin");
+      assert.equal((await putFragment(plain, Buffer.from("x"), 0, 1)).status, 201);
+      const forged = new URL(await createSession(emulator, "forged.bin"));
+      forged.searchParams.set("tempauth", "forged");
+      assert.equal((await putFragment(forged.href, Buffer.from("x"), 0, 1, authorization)).status, 401);
+      assert.equal(emulator.toleratedUploadAuthorizations(), 5);
+      assert.equal(emulator.getItem("forged.bin"), undefined);
     } finally {
       await emulator.close();
     }

@@ -18,6 +18,8 @@ export interface Measurement {
   /** Requests that travelled inside JSON batches. */
   batchedRequests: number;
   uploadRequests: number;
+  /** rclone runs: upload-URL requests the emulator let through with an Authorization header. */
+  toleratedUploadAuthorizations?: number;
 }
 
 export interface Figure {
@@ -58,6 +60,27 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
+
+/** CPU seconds per GiB copied, medians over a leg's rounds (see runBench.ts cpuPerGib). */
+export interface CpuPerGibRow {
+  workload: string;
+  leg: string;
+  rounds: number;
+  /** The run's own processes: the engine's CLI node and npm's, rclone, or a baseline's measured work. */
+  own?: number;
+  /** The bench process: the OneDrive emulator (and, for rclone, the emulator of its own and the proxy). */
+  emulator?: number;
+  azurite?: number;
+  total?: number;
+}
+
+export function formatCpuPerGib(rows: CpuPerGibRow[]): string {
+  const cell = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(value >= 100 ? 0 : 2));
+  return table(
+    ["workload", "run", "rounds", "own CPU s/GiB", "emulator CPU s/GiB", "Azurite CPU s/GiB", "total CPU s/GiB"],
+    rows.map((row) => [row.workload, row.leg, String(row.rounds), cell(row.own), cell(row.emulator), cell(row.azurite), cell(row.total)]),
+  );
 }
 
 export function formatFigures(figures: Figure[]): string {

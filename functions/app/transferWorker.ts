@@ -4,6 +4,8 @@ import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { FUNCTION_TIMEOUT_MS, HARD_STOP_MARGIN_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
 import { errorText } from "../shared/errorText";
+import { failureRecordChanges } from "../storage/ledgerRow";
+import { failureFields } from "../transfer/failureCause";
 import { invocationLog } from "./invocationLog";
 import { MalformedMessageError, parseQueueMessage } from "./queueMessages";
 import { runSweep } from "./sweepPlanner";
@@ -126,7 +128,9 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       const row = await ledger.get(blob);
       // A row mid-upload keeps its status, so the next attempt resumes its upload session instead of starting over.
       const status = row?.status === "uploading" ? {} : { status: "failed" as const };
-      await ledger.merge(blob, { ...status, lastError, lastErrorAt: new Date(now()).toISOString(), queuedAt: undefined, queuedEtag: undefined });
+      // The cause says "poisoned" (what to do is about the queue), the code and request id are the last error's.
+      const { lastErrorCode, lastRequestId } = failureFields(error);
+      await ledger.merge(blob, { ...status, ...failureRecordChanges(lastError, { lastErrorCause: "poisoned", lastErrorCode, lastRequestId }, now()), queuedAt: undefined, queuedEtag: undefined });
     } catch (recordError) {
       log.error(`${blob}: could not record the poison-queue move in the ledger either: ${errorText(recordError)}`);
     }

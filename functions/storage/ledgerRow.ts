@@ -30,6 +30,12 @@ export interface LedgerRecord {
   attempts: number;
   lastError?: string;
   lastErrorAt?: string;
+  /** What kind of failure `lastError` describes (see FailureCause); written with it, cleared with it. */
+  lastErrorCause?: FailureCause;
+  /** The service's error code (Graph's innermost code, a network error code, or "HTTP <status>"). */
+  lastErrorCode?: string;
+  /** The Graph request id of the failed answer, for Microsoft support. */
+  lastRequestId?: string;
   warning?: string;
   driveItemId?: string;
   quickXorHash?: string;
@@ -50,6 +56,43 @@ export interface LedgerRecord {
   afterTransferPending?: boolean;
   /** The service asked to wait until then: no run sends this blob's bytes (nor queues it) before. */
   throttledUntil?: string;
+}
+
+/**
+ * Why the last attempt failed, as a closed list a person can act on (functions/app/failureAdvice.ts says what to
+ * do for each): the blob's name, a conflicting item, quota, throttling, the sign-in, permissions, a refused or
+ * unverifiable upload, the blob changing, the network or the service, the ledger or blob storage, the poison queue.
+ */
+export type FailureCause =
+  | "refusedName"
+  | "nameConflict"
+  | "quota"
+  | "throttled"
+  | "relinkNeeded"
+  | "signInRefused"
+  | "accessDenied"
+  | "refusedByOneDrive"
+  | "uploadRejected"
+  | "blobChanged"
+  | "network"
+  | "serviceError"
+  | "storage"
+  | "poisoned"
+  | "unexpected";
+
+/** The structured fields of a failure; codes and ids only, never a URL or a token. */
+export interface FailureFields {
+  lastErrorCause: FailureCause;
+  lastErrorCode?: string;
+  lastRequestId?: string;
+}
+
+/** Every failure field, cleared: an attempt that starts or succeeds leaves none of the last failure behind. */
+const NO_FAILURE: LedgerChanges = { lastError: undefined, lastErrorCause: undefined, lastErrorCode: undefined, lastRequestId: undefined };
+
+/** A failure's message and its structured fields, all written together so they never describe different failures. */
+export function failureRecordChanges(message: string, fields: FailureFields, now: number): LedgerChanges {
+  return { lastError: message, lastErrorAt: new Date(now).toISOString(), lastErrorCause: fields.lastErrorCause, lastErrorCode: fields.lastErrorCode, lastRequestId: fields.lastRequestId };
 }
 
 export type LedgerChanges = Partial<Omit<LedgerRecord, "blobName">>;
@@ -96,13 +139,13 @@ export function attemptNumber(row: LedgerRecord, blobEtag: string): number {
 export function attemptStartChanges(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string, attempts: number, startedAt: number): LedgerChanges {
   return {
     blobEtag: blob.etag, size: blob.size, destinationPath, attempts,
-    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, lastError: undefined, warning: undefined, throttledUntil: undefined,
+    startedAt: new Date(startedAt).toISOString(), finishedAt: undefined, ...NO_FAILURE, warning: undefined, throttledUntil: undefined,
   };
 }
 
 /** A blob whose name OneDrive would refuse: failed before any request, nothing to clear. */
 export function refusedNameChanges(blob: Pick<SourceBlob, "etag" | "size">, destinationPath: string, row: LedgerRecord | undefined, message: string, now: number): LedgerChanges {
-  return { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath, lastError: message, lastErrorAt: new Date(now).toISOString(), attempts: (row?.attempts ?? 0) + 1 };
+  return { blobEtag: blob.etag, status: "failed", size: blob.size, destinationPath, ...failureRecordChanges(message, { lastErrorCause: "refusedName" }, now), attempts: (row?.attempts ?? 0) + 1 };
 }
 
 /** An attempt on this blob version started and has not finished: OneDrive may hold some or all of its bytes. */
@@ -114,9 +157,9 @@ export function hasUnfinishedAttempt(row: LedgerRecord, blobEtag: string): boole
  * A permanently failed attempt (see functions/transfer/failureKind.ts): the session is dropped (it was cancelled)
  * and the queue mark cleared, so the next sweep tries again from byte 0.
  */
-export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
+export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, fields: FailureFields, now: number): LedgerChanges {
   return {
-    status: "failed", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
+    status: "failed", blobEtag: blob.etag, size: blob.size, attempts, ...failureRecordChanges(message, fields, now),
     uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
   };
 }
@@ -127,11 +170,11 @@ export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts
  * OneDrive committed. The queue mark is cleared, so the next sweep queues the blob again. A session of another
  * version (`row` is the row as this attempt last wrote it) is dropped: nothing can resume it.
  */
-export function temporaryFailureChanges(row: LedgerRecord, blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, now: number): LedgerChanges {
+export function temporaryFailureChanges(row: LedgerRecord, blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, fields: FailureFields, now: number): LedgerChanges {
   const otherVersion: LedgerChanges =
     row.blobEtag === blob.etag ? {} : { uploadUrl: undefined, uploadExpiresAt: undefined, confirmedBytes: 0, fragments: 0, hashState: undefined, hashedBytes: undefined };
   return {
-    status: "uploading", blobEtag: blob.etag, size: blob.size, attempts, lastError: message, lastErrorAt: new Date(now).toISOString(),
+    status: "uploading", blobEtag: blob.etag, size: blob.size, attempts, ...failureRecordChanges(message, fields, now),
     queuedAt: undefined, queuedEtag: undefined, ...otherVersion,
   };
 }
@@ -160,14 +203,14 @@ export function doneChanges(input: {
   return {
     status: "done", driveItemId: input.driveItemId, quickXorHash: input.quickXorHash, confirmedBytes: input.size, fragments: input.fragments,
     uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, hashState: undefined, hashedBytes: undefined, finishedAt: new Date(input.finishedAt).toISOString(),
-    durationMs: input.finishedAt - input.startedAt, warning: input.warning, lastError: undefined, queuedAt: undefined, queuedEtag: undefined,
+    durationMs: input.finishedAt - input.startedAt, warning: input.warning, ...NO_FAILURE, queuedAt: undefined, queuedEtag: undefined,
     afterTransferDone: input.afterTransferDone,
   };
 }
 
 /** Throttled past what the run could wait: session and checkpoint stay, and every run waits until the given time. */
-export function throttledChanges(retryAfterMs: number, message: string, now: number): LedgerChanges {
-  return { throttledUntil: new Date(now + retryAfterMs).toISOString(), lastError: message, lastErrorAt: new Date(now).toISOString() };
+export function throttledChanges(retryAfterMs: number, message: string, fields: Omit<FailureFields, "lastErrorCause">, now: number): LedgerChanges {
+  return { throttledUntil: new Date(now + retryAfterMs).toISOString(), ...failureRecordChanges(message, { ...fields, lastErrorCause: "throttled" }, now) };
 }
 
 /** The service's recorded wait is still running. */

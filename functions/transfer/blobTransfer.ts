@@ -6,7 +6,7 @@ import { isClaimHolderGone } from "../storage/claimOwner";
 import { ClaimLostError, type ClaimedRow } from "../storage/ledger";
 import {
   attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
-  refusedNameChanges, temporaryFailureChanges, throttledChanges, type LedgerRecord,
+  failureRecordChanges, refusedNameChanges, temporaryFailureChanges, throttledChanges, type LedgerRecord,
 } from "../storage/ledgerRow";
 import { withCallContext } from "../http/callContext";
 import { GraphError } from "../onedrive/graphError";
@@ -15,6 +15,7 @@ import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { controlCharacterProblem, escapeControlCharacters } from "./blobNameText";
 import { destinationFor, type Destination } from "./destinationPath";
+import { failureFields } from "./failureCause";
 import { failureKind } from "./failureKind";
 import { FragmentReader } from "./fragmentReader";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
@@ -193,7 +194,8 @@ async function handOverWhileThrottled(
 ): Promise<FileOutcome> {
   const message = `throttled for ${Math.ceil(retryAfterMs / 1000)} s; continues after that (${errorText(error)})`;
   services.log.warn(`${blob.name}: ${message}`);
-  await claimed.release(throttledChanges(retryAfterMs, message, services.now())).catch(() => undefined);
+  const { lastErrorCode, lastRequestId } = failureFields(error);
+  await claimed.release(throttledChanges(retryAfterMs, message, { lastErrorCode, lastRequestId }, services.now())).catch(() => undefined);
   return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: retryAfterMs });
 }
 
@@ -261,7 +263,7 @@ async function recordFailure(
   if (error instanceof ClaimLostError || claimed.signal.aborted) return outcome(blob.name, destination, "busy", { error: errorText(claimed.signal.aborted ? claimed.signal.reason : error) });
   const message = errorText(error);
   if (isRelinkRequired(error)) {
-    await claimed.release({ lastError: message, lastErrorAt: new Date(services.now()).toISOString() }).catch(() => undefined);
+    await claimed.release(failureRecordChanges(message, failureFields(error), services.now())).catch(() => undefined);
     throw error;
   }
   if (isDoneFor(claimed.record, blob.etag)) {
@@ -278,10 +280,10 @@ async function recordFailure(
       : "a temporary failure: the next attempt tries again";
     const temporaryMessage = `${message} (${resumeNote})`;
     services.log.error(`${blob.name}: ${temporaryMessage}`);
-    await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, services.now())).catch(() => undefined);
+    await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now())).catch(() => undefined);
     return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0 });
   }
   services.log.error(`${blob.name}: ${message}`);
-  await claimed.release(failureChanges(blob, attempts, message, services.now())).catch(() => undefined);
+  await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
   return outcome(blob.name, destination, "failed", { error: message });
 }

@@ -41,7 +41,8 @@ export async function linkReportFor(source: SettingsSource): Promise<LinkReport>
 export function buildDependencies(source: SettingsSource): AppDependencies {
   const settings = loadEngineSettings(source);
   const storage = createStorageClients(settings.storage);
-  const queue = new TransferQueue(storage.queueService.getQueueClient(transferQueueName(source)));
+  const queueName = transferQueueName(source);
+  const queue = new TransferQueue(storage.queueService.getQueueClient(queueName), storage.queueService.getQueueClient(`${queueName}-poison`));
   const engine = new TransferEngine(settings, { tokenProvider: tokenProviderFor(source), storage, uploadUrlSeal: uploadUrlSealFor(source) });
   collectWithoutIncrementalMarking();
   return {

@@ -14,7 +14,8 @@ const MAX_VISIBILITY_DELAY_S = 7 * 24 * 3600;
 export class TransferQueue {
   private ready?: Promise<void>;
 
-  constructor(readonly client: QueueClient) {}
+  /** `poison`: the host's poison queue for this one (`<name>-poison`), read by the status only. */
+  constructor(readonly client: QueueClient, private readonly poison?: QueueClient) {}
 
   get name(): string {
     return this.client.name;
@@ -31,6 +32,24 @@ export class TransferQueue {
   async approximateDepth(): Promise<number | undefined> {
     await this.ensureQueue();
     return (await this.client.getProperties({ abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) })).approximateMessagesCount;
+  }
+
+  get poisonQueueName(): string {
+    return `${this.client.name}-poison`;
+  }
+
+  /**
+   * Messages the host gave up on (approximate); undefined when no poison queue client was given. Read, never
+   * created: the host makes the poison queue when it first needs it, so none yet means nothing was poisoned.
+   */
+  async approximatePoisonDepth(): Promise<number | undefined> {
+    if (!this.poison) return undefined;
+    try {
+      return (await this.poison.getProperties({ abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) })).approximateMessagesCount ?? 0;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return 0;
+      throw error;
+    }
   }
 
   ensureQueue(): Promise<void> {

@@ -1,9 +1,14 @@
 import type { LinkState } from "../auth/linkState";
 import type { SweepRunRecord } from "../storage/ledger";
-import { holdsLiveClaim, type LedgerRecord, type TransferStatus } from "../storage/ledgerRow";
+import { holdsLiveClaim, type FailureCause, type LedgerRecord, type TransferStatus } from "../storage/ledgerRow";
+import { adviceFor } from "./failureAdvice";
 
 /** Failures listed by the status endpoint, newest first. */
 const LAST_FAILURES = 20;
+/** The window of the status's totals. */
+export const TOTALS_WINDOW_MS = 24 * 3600_000;
+/** A rate needs this much elapsed time between the attempt's start and its last write to mean anything. */
+const MIN_RATE_WINDOW_MS = 1_000;
 
 /** The link as the status endpoint shows it; `error` when the token store itself could not be read. */
 export type LinkReport = LinkState | { linked: false; relinkNeeded: false; error: string };
@@ -28,6 +33,9 @@ export interface RowView {
   durationMs?: number;
   lastError?: string;
   lastErrorAt?: string;
+  lastErrorCause?: FailureCause;
+  lastErrorCode?: string;
+  lastRequestId?: string;
   warning?: string;
   driveItemId?: string;
   quickXorHash?: string;
@@ -36,16 +44,58 @@ export interface RowView {
   updatedAt?: string;
 }
 
+/** A file mid-upload, with its speed when it can be measured. */
+export interface InFlightView extends Pick<RowView, "blob" | "destinationPath" | "size" | "confirmedBytes" | "percent" | "inFlight" | "startedAt" | "updatedAt"> {
+  /** uploading: a live worker holds it; throttled: waiting out the service's wait; waiting: for its next attempt. */
+  state: "uploading" | "throttled" | "waiting";
+  /**
+   * Average since the attempt started: confirmed bytes over the time from `startedAt` to the row's last write
+   * (checkpoints land every second while bytes move). Only for a row a live worker holds; a resumed attempt counts
+   * from its first start, so it reads low.
+   */
+  bytesPerSecond?: number;
+  /** The bytes still to send at `bytesPerSecond`. */
+  secondsLeft?: number;
+  throttledUntil?: string;
+}
+
+/** A failed (or unfinished) row: its message, its cause in plain words, what to do, and the ids support needs. */
+export interface FailureView {
+  blob: string;
+  status: TransferStatus;
+  error: string;
+  at?: string;
+  attempts: number;
+  cause?: FailureCause;
+  /** The cause in plain words. */
+  summary: string;
+  /** What to do about it. */
+  action: string;
+  code?: string;
+  requestId?: string;
+}
+
 export interface TransferStatusReport {
   container: string;
   generatedAt: string;
   counts: Record<TransferStatus, number> & { total: number };
   /** Rows mid-upload: held by a live worker, or checkpointed and waiting for their continuation message. */
-  inFlight: Array<Pick<RowView, "blob" | "destinationPath" | "size" | "confirmedBytes" | "percent" | "inFlight" | "startedAt" | "updatedAt">>;
-  lastFailures: Array<{ blob: string; status: TransferStatus; error: string; at?: string; attempts: number }>;
+  inFlight: InFlightView[];
+  lastFailures: FailureView[];
   link: LinkReport;
+  /** The destination as a person reads it, e.g. "Finance › Documents › From Azure". */
+  destination?: { display: string; kind: "me" | "drive" | "user" | "library"; driveId?: string };
+  /** delegated: the linked account; app: e.g. "app 1111… via managed identity (federated)". */
+  identity?: { mode: "delegated" | "app"; display: string };
   lastSweep?: SweepRunRecord;
-  queue: { name: string; approximateMessages?: number };
+  /** The latest sweeps, newest first. */
+  recentSweeps: SweepRunRecord[];
+  queue: { name: string; approximateMessages?: number; poisonQueue?: string; poisonMessages?: number };
+  /**
+   * Files recorded done in the window, and their bytes. The ledger keeps each blob's latest outcome only, so a blob
+   * transferred twice in the window counts once.
+   */
+  last24Hours: { since: string; files: number; bytes: number };
 }
 
 function percentOf(record: LedgerRecord): number {
@@ -72,7 +122,7 @@ export function rowView(record: LedgerRecord, now: number): RowView {
   };
   const optional = [
     "claimExpiresAt", "queuedAt", "queuedEtag", "startedAt", "finishedAt", "durationMs", "lastError", "lastErrorAt",
-    "warning", "driveItemId", "quickXorHash", "afterTransferDone", "uploadExpiresAt", "updatedAt",
+    "lastErrorCause", "lastErrorCode", "lastRequestId", "warning", "driveItemId", "quickXorHash", "afterTransferDone", "uploadExpiresAt", "updatedAt",
   ] as const;
   for (const key of optional) {
     if (record[key] !== undefined) (view as unknown as Record<string, unknown>)[key] = record[key];
@@ -81,28 +131,58 @@ export function rowView(record: LedgerRecord, now: number): RowView {
   return view;
 }
 
+function inFlightView(record: LedgerRecord, now: number): InFlightView {
+  const view = rowView(record, now);
+  const entry: InFlightView = {
+    blob: view.blob, destinationPath: view.destinationPath, size: view.size, confirmedBytes: view.confirmedBytes,
+    percent: view.percent, inFlight: view.inFlight, startedAt: view.startedAt, updatedAt: view.updatedAt,
+    state: view.inFlight ? "uploading" : Date.parse(record.throttledUntil ?? "") > now ? "throttled" : "waiting",
+  };
+  if (entry.state === "throttled") entry.throttledUntil = record.throttledUntil;
+  const elapsedMs = Date.parse(record.updatedAt ?? "") - Date.parse(record.startedAt ?? "");
+  if (view.inFlight && elapsedMs >= MIN_RATE_WINDOW_MS && record.confirmedBytes > 0) {
+    entry.bytesPerSecond = Math.round(record.confirmedBytes / (elapsedMs / 1000));
+    entry.secondsLeft = Math.ceil(Math.max(0, record.size - record.confirmedBytes) / entry.bytesPerSecond);
+  }
+  return entry;
+}
+
+function failureView(record: LedgerRecord): FailureView {
+  const advice = adviceFor(record.lastErrorCause, record.status);
+  return {
+    blob: record.blobName, status: record.status, error: record.lastError ?? "", at: record.lastErrorAt, attempts: record.attempts,
+    ...(record.lastErrorCause ? { cause: record.lastErrorCause } : {}),
+    summary: advice.cause, action: advice.action,
+    ...(record.lastErrorCode ? { code: record.lastErrorCode } : {}),
+    ...(record.lastRequestId ? { requestId: record.lastRequestId } : {}),
+  };
+}
+
 export function buildStatusReport(input: {
   container: string;
   records: Iterable<LedgerRecord>;
   link: LinkReport;
   lastSweep: SweepRunRecord | undefined;
-  queue: { name: string; approximateMessages?: number };
+  recentSweeps?: SweepRunRecord[];
+  queue: TransferStatusReport["queue"];
+  destination?: TransferStatusReport["destination"];
+  identity?: TransferStatusReport["identity"];
   now: number;
 }): TransferStatusReport {
   const counts = { pending: 0, uploading: 0, done: 0, failed: 0, total: 0 };
-  const inFlight: TransferStatusReport["inFlight"] = [];
+  const inFlight: InFlightView[] = [];
   const failures: LedgerRecord[] = [];
+  const windowStart = input.now - TOTALS_WINDOW_MS;
+  const last24Hours = { since: new Date(windowStart).toISOString(), files: 0, bytes: 0 };
   for (const record of input.records) {
     counts[record.status] = (counts[record.status] ?? 0) + 1;
     counts.total += 1;
-    if (record.status === "uploading" || holdsLiveClaim(record, input.now)) {
-      const view = rowView(record, input.now);
-      inFlight.push({
-        blob: view.blob, destinationPath: view.destinationPath, size: view.size, confirmedBytes: view.confirmedBytes,
-        percent: view.percent, inFlight: view.inFlight, startedAt: view.startedAt, updatedAt: view.updatedAt,
-      });
-    }
+    if (record.status === "uploading" || holdsLiveClaim(record, input.now)) inFlight.push(inFlightView(record, input.now));
     if (record.lastError && record.status !== "done") failures.push(record);
+    if (record.status === "done" && Date.parse(record.finishedAt ?? "") >= windowStart) {
+      last24Hours.files += 1;
+      last24Hours.bytes += record.size;
+    }
   }
   failures.sort((a, b) => (b.lastErrorAt ?? "").localeCompare(a.lastErrorAt ?? ""));
   return {
@@ -110,11 +190,13 @@ export function buildStatusReport(input: {
     generatedAt: new Date(input.now).toISOString(),
     counts,
     inFlight: inFlight.sort((a, b) => a.blob.localeCompare(b.blob)),
-    lastFailures: failures.slice(0, LAST_FAILURES).map((record) => ({
-      blob: record.blobName, status: record.status, error: record.lastError ?? "", at: record.lastErrorAt, attempts: record.attempts,
-    })),
+    lastFailures: failures.slice(0, LAST_FAILURES).map(failureView),
     link: input.link,
+    ...(input.destination ? { destination: input.destination } : {}),
+    ...(input.identity ? { identity: input.identity } : {}),
     ...(input.lastSweep ? { lastSweep: input.lastSweep } : {}),
+    recentSweeps: input.recentSweeps ?? (input.lastSweep ? [input.lastSweep] : []),
     queue: input.queue,
+    last24Hours,
   };
 }

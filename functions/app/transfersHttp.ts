@@ -8,7 +8,8 @@ import { invocationLog } from "./invocationLog";
 import { MAX_BLOB_NAME } from "./queueMessages";
 import { newRunId } from "./sweepPlanner";
 import type { TransferQueue } from "./transferQueue";
-import { buildStatusReport, rowView, type LinkReport } from "./transferStatus";
+import { readStatusReport } from "./statusSnapshot";
+import { rowView, type LinkReport, type TransferStatusReport } from "./transferStatus";
 
 /** Names one POST may list: each is checked and queued inside the request, which must answer within seconds. */
 export const MAX_BLOBS_PER_REQUEST = 500;
@@ -132,25 +133,16 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
   return [...new Set(blobs as string[])];
 }
 
-/** GET /api/transfers: the ledger's state, the link's health and the last sweep, read in parallel. */
+/** The status report both GET /api/transfers and the status page show. */
+export function statusReportFor(dependencies: HttpDependencies, context: InvocationContext): Promise<TransferStatusReport> {
+  const { ledger, settings } = dependencies.engineFor(invocationLog(context)).services;
+  return readStatusReport({ container: settings.sourceContainer, ledger, linkState: dependencies.linkState, queue: dependencies.queue, now: (dependencies.now ?? Date.now)() });
+}
+
+/** GET /api/transfers: the ledger's state, the link's health and the latest sweeps, read in parallel. */
 export function createTransferStatusHandler(dependencies: HttpDependencies): HttpHandler {
   return noStore(async (_request, context) => {
-    const engine = dependencies.engineFor(invocationLog(context));
-    const { ledger, settings } = engine.services;
-    const [records, lastSweep, link, approximateMessages] = await Promise.all([
-      ledger.readAll(),
-      ledger.lastSweepRun(),
-      dependencies.linkState().catch((error: unknown): LinkReport => ({ linked: false, relinkNeeded: false, error: `could not read the sign-in state: ${errorText(error)}` })),
-      dependencies.queue.approximateDepth().catch(() => undefined),
-    ]);
-    const report = buildStatusReport({
-      container: settings.sourceContainer,
-      records: records.values(),
-      link,
-      lastSweep,
-      queue: { name: dependencies.queue.name, approximateMessages },
-      now: (dependencies.now ?? Date.now)(),
-    });
+    const report = await statusReportFor(dependencies, context);
     return { status: 200, jsonBody: report };
   });
 }

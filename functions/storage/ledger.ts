@@ -20,6 +20,28 @@ export interface SweepRunRecord {
 }
 
 const SWEEP_RUNS_PARTITION = "_sweepruns";
+const SWEEP_HISTORY_PARTITION_PREFIX = "_sweeps_";
+/** Sweeps the status keeps per container. */
+export const SWEEP_HISTORY_LENGTH = 10;
+/** Larger than any millisecond timestamp until the year 2286, so its complement sorts newest first as text. */
+const TIME_COMPLEMENT = 9_999_999_999_999;
+
+function sweepHistoryRowKey(run: SweepRunRecord): string {
+  const started = Date.parse(run.startedAt);
+  const newestFirst = String(TIME_COMPLEMENT - (Number.isFinite(started) ? started : 0)).padStart(13, "0");
+  return `${newestFirst}_${ledgerRowKey(run.runId).slice(0, 16)}`;
+}
+
+function sweepRunOf(entity: Record<string, unknown>): SweepRunRecord {
+  return {
+    runId: String(entity.runId ?? ""),
+    trigger: String(entity.trigger ?? ""),
+    startedAt: String(entity.startedAt ?? ""),
+    finishedAt: String(entity.finishedAt ?? ""),
+    listed: Number(entity.listed ?? 0),
+    queued: Number(entity.queued ?? 0),
+  };
+}
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof RestError ? error.statusCode : (error as { statusCode?: number })?.statusCode;
@@ -198,26 +220,51 @@ export class Ledger implements GuardedRowWriter {
   }
 
   /**
-   * Sweep runs live in their own partition: "_" cannot appear in a container name, so no container's rows (and so
-   * no readAll of one) ever include them. One row per container, overwritten by each sweep.
+   * Sweep runs live in their own partitions: "_" cannot appear in a container name, so no container's rows (and so
+   * no readAll of one) ever include them. One row per container, overwritten by each sweep, plus a short history.
    */
   async recordSweepRun(run: SweepRunRecord): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity({ partitionKey: SWEEP_RUNS_PARTITION, rowKey: ledgerRowKey(this.container), container: this.container, ...run }, "Replace");
+    await this.recordSweepHistory(run);
+  }
+
+  /**
+   * Keeps the run in the container's short history too: partition `_sweeps_<container>` (no ledger partition starts
+   * with "_"), row keys that sort newest first, and every row beyond SWEEP_HISTORY_LENGTH deleted, so the history
+   * stays a few rows whatever the schedule.
+   */
+  private async recordSweepHistory(run: SweepRunRecord): Promise<void> {
+    const partitionKey = this.sweepHistoryPartition();
+    await this.table.upsertEntity({ partitionKey, rowKey: sweepHistoryRowKey(run), ...run }, "Replace");
+    const rows: Array<{ partitionKey: string; rowKey: string }> = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } })) {
+      rows.push({ partitionKey, rowKey: String(entity.rowKey) });
+    }
+    rows.sort((a, b) => a.rowKey.localeCompare(b.rowKey));
+    await Promise.all(rows.slice(SWEEP_HISTORY_LENGTH).map((row) => this.table.deleteEntity(row.partitionKey, row.rowKey).catch((error: unknown) => {
+      if (statusOf(error) !== 404) throw error;
+    })));
+  }
+
+  /** The latest sweeps of this container, newest first (at most SWEEP_HISTORY_LENGTH). */
+  async recentSweepRuns(): Promise<SweepRunRecord[]> {
+    await this.ensureTable();
+    const runs: Array<{ rowKey: string; run: SweepRunRecord }> = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${this.sweepHistoryPartition()}` } })) {
+      runs.push({ rowKey: String(entity.rowKey), run: sweepRunOf(entity) });
+    }
+    return runs.sort((a, b) => a.rowKey.localeCompare(b.rowKey)).slice(0, SWEEP_HISTORY_LENGTH).map(({ run }) => run);
+  }
+
+  private sweepHistoryPartition(): string {
+    return `${SWEEP_HISTORY_PARTITION_PREFIX}${this.container}`;
   }
 
   async lastSweepRun(): Promise<SweepRunRecord | undefined> {
     await this.ensureTable();
     try {
-      const entity = await this.table.getEntity<Record<string, unknown>>(SWEEP_RUNS_PARTITION, ledgerRowKey(this.container));
-      return {
-        runId: String(entity.runId ?? ""),
-        trigger: String(entity.trigger ?? ""),
-        startedAt: String(entity.startedAt ?? ""),
-        finishedAt: String(entity.finishedAt ?? ""),
-        listed: Number(entity.listed ?? 0),
-        queued: Number(entity.queued ?? 0),
-      };
+      return sweepRunOf(await this.table.getEntity<Record<string, unknown>>(SWEEP_RUNS_PARTITION, ledgerRowKey(this.container)));
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;

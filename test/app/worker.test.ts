@@ -163,6 +163,7 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
     const row = await ledger.get("unreachable.txt");
     assert.equal(row?.status, "failed");
     assert.match(row?.lastError ?? "", /^moved to the poison queue after 5 attempts: .*ECONNREFUSED/);
+    assert.deepEqual([row?.lastErrorCause, row?.lastErrorCode], ["poisoned", "ECONNREFUSED"], "the cause is the poison move, the code the last error's");
     assert.match(logText(world), /attempt 4 of 5 failed .*; the host retries it/);
   });
 

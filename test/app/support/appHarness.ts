@@ -56,8 +56,9 @@ export interface AppWorld {
 /** A transfer fixture (container, ledger, OneDrive emulator) plus its own transfer queue on the same Azurite. */
 export async function createAppWorld(azurite: AzuriteInstance, env: Record<string, string> = {}, emulatorOptions: OneDriveEmulatorOptions = {}): Promise<AppWorld> {
   const fixture = await createTransferFixture(azurite, env, emulatorOptions);
-  const queueClient = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(uniqueName("q"));
-  const queue = new TransferQueue(queueClient);
+  const queueService = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  const queueClient = queueService.getQueueClient(uniqueName("q"));
+  const queue = new TransferQueue(queueClient, queueService.getQueueClient(`${queueClient.name}-poison`));
   await queue.ensureQueue();
   const lines: LoggedLine[] = [];
   // As in production: one engine per worker process, one view of it (own log and claim owner) per invocation.

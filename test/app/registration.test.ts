@@ -24,10 +24,10 @@ function triggerOf(name: string): Binding {
 
 describe("function registrations (what the host binds)", () => {
   test("exactly the expected functions are registered, each once", () => {
-    assert.deepEqual(entryFiles.sort(), ["authCallback.js", "authLogin.js", "sweep.js", "transferWorker.js", "transfersHttp.js"]);
+    assert.deepEqual(entryFiles.sort(), ["authCallback.js", "authLogin.js", "statusPage.js", "sweep.js", "transferWorker.js", "transfersHttp.js"]);
     assert.deepEqual(
       registered.map((entry) => entry.name).sort(),
-      ["authCallback", "authLogin", "startTransfers", "sweep", "transferRow", "transferStatus", "transferWorker"],
+      ["authCallback", "authLogin", "startTransfers", "statusPage", "sweep", "transferRow", "transferStatus", "transferWorker"],
     );
   });
 
@@ -52,6 +52,7 @@ describe("function registrations (what the host binds)", () => {
       startTransfers: { route: "transfers", methods: ["POST"], authLevel: "function" },
       transferStatus: { route: "transfers", methods: ["GET"], authLevel: "function" },
       transferRow: { route: "transfers/{*blob}", methods: ["GET"], authLevel: "function" },
+      statusPage: { route: "status", methods: ["GET"], authLevel: "function" },
     };
     for (const [name, shape] of Object.entries(expected)) {
       const trigger = triggerOf(name);

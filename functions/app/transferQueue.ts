@@ -28,10 +28,9 @@ export class TransferQueue {
     await this.client.sendMessage(transferMessageText(message), { abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS), ...(visibilityTimeout ? { visibilityTimeout } : {}) });
   }
 
-  /** Approximate: the service counts asynchronously. */
+  /** Approximate: the service counts asynchronously. A queue nobody has sent to yet holds nothing (and is not made). */
   async approximateDepth(): Promise<number | undefined> {
-    await this.ensureQueue();
-    return (await this.client.getProperties({ abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) })).approximateMessagesCount;
+    return depthOf(this.client);
   }
 
   get poisonQueueName(): string {
@@ -43,13 +42,7 @@ export class TransferQueue {
    * created: the host makes the poison queue when it first needs it, so none yet means nothing was poisoned.
    */
   async approximatePoisonDepth(): Promise<number | undefined> {
-    if (!this.poison) return undefined;
-    try {
-      return (await this.poison.getProperties({ abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) })).approximateMessagesCount ?? 0;
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return 0;
-      throw error;
-    }
+    return this.poison ? depthOf(this.poison) : undefined;
   }
 
   ensureQueue(): Promise<void> {
@@ -61,5 +54,15 @@ export class TransferQueue {
       },
     );
     return this.ready;
+  }
+}
+
+/** Read only: a status reader may hold a role that can read but not create queues. */
+async function depthOf(client: QueueClient): Promise<number> {
+  try {
+    return (await client.getProperties({ abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) })).approximateMessagesCount ?? 0;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return 0;
+    throw error;
   }
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 
 /**
- * `npm run transfer` and `npm run login` start here: `node dist/functions/cli/launch.js <command> [options]`.
+ * `npm run transfer`, `npm run login` and `npm run status` start here: `node dist/functions/cli/launch.js <command> [options]`.
  * Each command runs from a single bundled file that `npm run build` makes from the compiled output, because a cron
  * run pays for loading the Azure SDKs' hundreds of module files on every tick, and one file loads in about half the
  * time. The compile cache (Node 22.1 and later) must be on before the bundle is compiled, which is why this small
@@ -15,6 +15,7 @@ import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 const COMMAND_BUNDLES: Readonly<Record<string, string>> = {
   transfer: "transferCommand.bundle.js",
   login: "loginCommand.bundle.js",
+  status: "statusCommand.bundle.js",
 };
 
 interface BundledCommand {

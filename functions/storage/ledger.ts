@@ -122,7 +122,11 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerR
 export class Ledger implements GuardedRowWriter {
   private tableReady?: Promise<void>;
 
-  constructor(private readonly table: TableClient, private readonly container: string) {}
+  /**
+   * `readOnly`: for a status reader, which may hold a role that reads tables but cannot create one: the table is
+   * never created, and a table that does not exist yet reads as empty.
+   */
+  constructor(private readonly table: TableClient, private readonly container: string, private readonly options: { readOnly?: boolean } = {}) {}
 
   /** The partition and row key of a blob's row. */
   addressOf(blobName: string): LedgerRowAddress {
@@ -131,6 +135,7 @@ export class Ledger implements GuardedRowWriter {
   }
 
   ensureTable(): Promise<void> {
+    if (this.options.readOnly) return Promise.resolve();
     this.tableReady ??= this.table.createTable().catch((error: unknown) => {
       this.tableReady = undefined;
       if (statusOf(error) !== 409) throw error;
@@ -153,9 +158,13 @@ export class Ledger implements GuardedRowWriter {
     await Promise.all(
       [...LEDGER_SHARDS].map(async (shard) => {
         const filter = odata`PartitionKey eq ${`${this.container}_${shard}`}`;
-        for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-          const record = fromEntity(entity);
-          records.set(record.blobName, record);
+        try {
+          for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+            const record = fromEntity(entity);
+            records.set(record.blobName, record);
+          }
+        } catch (error) {
+          if (!(this.options.readOnly && statusOf(error) === 404)) throw error;
         }
       }),
     );
@@ -251,8 +260,12 @@ export class Ledger implements GuardedRowWriter {
   async recentSweepRuns(): Promise<SweepRunRecord[]> {
     await this.ensureTable();
     const runs: Array<{ rowKey: string; run: SweepRunRecord }> = [];
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${this.sweepHistoryPartition()}` } })) {
-      runs.push({ rowKey: String(entity.rowKey), run: sweepRunOf(entity) });
+    try {
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${this.sweepHistoryPartition()}` } })) {
+        runs.push({ rowKey: String(entity.rowKey), run: sweepRunOf(entity) });
+      }
+    } catch (error) {
+      if (!(this.options.readOnly && statusOf(error) === 404)) throw error;
     }
     return runs.sort((a, b) => a.rowKey.localeCompare(b.rowKey)).slice(0, SWEEP_HISTORY_LENGTH).map(({ run }) => run);
   }

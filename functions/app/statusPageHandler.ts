@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { HttpRequest } from "@azure/functions";
+import { renderResultPage } from "../auth/resultPage";
+import { errorText } from "../shared/errorText";
 import { renderStatusPage } from "./statusPageHtml";
 import { statusReportFor, type HttpDependencies, type HttpHandler } from "./transfersHttp";
 
@@ -39,7 +41,19 @@ export function loginPathFor(request: Pick<HttpRequest, "url">): string {
 /** GET /api/status: the status report as a page a person reads (on a phone too), refreshing itself. */
 export function createStatusPageHandler(dependencies: HttpDependencies, options: { refreshSeconds?: number } = {}): HttpHandler {
   return async (request, context) => {
-    const report = await statusReportFor(dependencies, context);
+    let report: Awaited<ReturnType<typeof statusReportFor>>;
+    try {
+      report = await statusReportFor(dependencies, context);
+    } catch (error) {
+      // The page says what happened without the error itself (it may name the account's endpoints); the log has it.
+      context.error(`The status page could not read the ledger: ${errorText(error)}`);
+      return renderResultPage({
+        status: 503,
+        outcome: "failure",
+        title: "Status unavailable",
+        paragraphs: ["The transfer ledger could not be read just now. The details are in the function's log.", "Reload the page in a minute."],
+      });
+    }
     const nonce = randomBytes(18).toString("base64");
     return {
       status: 200,

@@ -37,7 +37,7 @@ function graphCause(error: GraphError): FailureCause {
 export function failureFields(error: unknown): FailureFields {
   const chain = causes(error);
   const graph = chain.find((candidate): candidate is GraphError => candidate instanceof GraphError);
-  const requestId = graph?.requestId ? { lastRequestId: graph.requestId } : {};
+  const requestId = graph?.requestId && SAFE_REQUEST_ID.test(graph.requestId) ? { lastRequestId: graph.requestId } : {};
   if (chain.some((candidate) => (candidate as { name?: unknown })?.name === "RelinkRequiredError" || (candidate as { code?: unknown })?.code === "RelinkRequired")) {
     return { lastErrorCause: "relinkNeeded", lastErrorCode: "RelinkRequired" };
   }
@@ -53,15 +53,21 @@ export function failureFields(error: unknown): FailureFields {
   return { lastErrorCause: "unexpected" };
 }
 
-/** The most specific code the service gave, or the HTTP status when its body named none. */
+/** Service codes are identifiers; anything else a body put there (a URL, a sentence) is not kept. */
+const SAFE_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,79}$/;
+/** Request ids are GUIDs or similar tokens of letters, digits and hyphens. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9-]{1,80}$/;
+
+/** The most specific code the service gave, or the HTTP status when its body named none (or none worth keeping). */
 function graphCode(error: GraphError): string {
-  return error.innerCodes.at(-1) ?? (error.code !== "" ? error.code : `HTTP ${error.status}`);
+  const code = [...error.innerCodes].reverse().find((candidate) => SAFE_CODE.test(candidate)) ?? (SAFE_CODE.test(error.code) ? error.code : undefined);
+  return code ?? `HTTP ${error.status}`;
 }
 
 function networkCode(chain: unknown[]): { lastErrorCode?: string } {
   for (const candidate of chain) {
     const code = (candidate as { code?: unknown })?.code;
-    if (typeof code === "string" && /^[A-Z_]{3,40}$/.test(code)) return { lastErrorCode: code };
+    if (typeof code === "string" && /^[A-Z][A-Z0-9_]{2,39}$/.test(code)) return { lastErrorCode: code };
   }
   return {};
 }

@@ -3,7 +3,10 @@ import { describe, test } from "node:test";
 import { odata, TableClient } from "@azure/data-tables";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { HttpRequest } from "@azure/functions";
+import { createServer } from "node:http";
+import { createStatusPageHandler } from "../../functions/app/statusPageHandler";
 import { createTransferStatusHandler } from "../../functions/app/transfersHttp";
+import { createStorageClients } from "../../functions/storage/storageClients";
 import { buildStatusReport, type TransferStatusReport } from "../../functions/app/transferStatus";
 import { SWEEP_HISTORY_LENGTH } from "../../functions/storage/ledger";
 import { failureRecordChanges, type LedgerRecord } from "../../functions/storage/ledgerRow";
@@ -94,6 +97,28 @@ describe("the status report: failure causes, sweep history, poison queue, totals
     await poison.sendMessage("one");
     await poison.sendMessage("two");
     assert.equal((await statusOf(world)).queue.poisonMessages, 2);
+  });
+
+  test("the status page answers 503 with a plain page when the ledger cannot be read, and logs why", async () => {
+    const world = await worldWith();
+    const deadPort = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const port = (server.address() as { port: number }).port;
+        server.close(() => resolve(port));
+      });
+    });
+    const real = createStorageClients(world.fixture.settings.storage);
+    const deadTables = (tableName: string) =>
+      new TableClient(`http://127.0.0.1:${deadPort}/devstoreaccount1`, tableName, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+    const page = createStatusPageHandler({
+      ...world.httpDependencies(),
+      engineFor: (log) => world.fixture.engine({ log, storage: { ...real, tableClient: deadTables } }),
+    });
+    const response = await page(new HttpRequest({ method: "GET", url: "https://app.example/api/status" }), invocation(world.lines, {}, "statusPage"));
+    assert.equal(response.status, 503);
+    assert.match(String(response.body), /<h1>Status unavailable<\/h1>/);
+    assert.doesNotMatch(String(response.body), new RegExp(String(deadPort)), "the page does not repeat the error");
+    assert.ok(world.lines.some((line) => line.level === "error" && /The status page could not read the ledger: .*ECONNREFUSED/.test(line.text)), JSON.stringify(world.lines));
   });
 
   test("totals over the last 24 hours count files recorded done in the window, and their bytes", async () => {

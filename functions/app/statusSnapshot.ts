@@ -10,6 +10,9 @@ export interface StatusSources {
   linkState(): Promise<LinkReport>;
   /** Absent for a CLI run configured without TRANSFER_QUEUE. */
   queue?: Pick<TransferQueue, "name" | "poisonQueueName" | "approximateDepth" | "approximatePoisonDepth">;
+  /** The destination and identity as a person reads them, when the caller knows them. */
+  destination?: TransferStatusReport["destination"];
+  identity?: TransferStatusReport["identity"];
   now: number;
 }
 
@@ -37,6 +40,8 @@ export async function readStatusReport(sources: StatusSources): Promise<Transfer
     queue: queue
       ? { name: queue.name, approximateMessages, poisonQueue: queue.poisonQueueName, ...(poisonMessages === undefined ? {} : { poisonMessages }) }
       : { name: "" },
+    ...(sources.destination ? { destination: sources.destination } : {}),
+    ...(sources.identity ? { identity: sources.identity } : {}),
     now: sources.now,
   });
 }

@@ -1,13 +1,20 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { checkClientAssertion, JWT_BEARER, type FederatedCredential } from "./clientAssertions";
 import { listenHttpsOnLoopback, readBody } from "./loopbackHttpsServer";
 import { consentPage, errorPage } from "./identityPages";
+import { startManagedIdentityEndpoint, type EmulatedManagedIdentity, type ManagedIdentityEndpoint } from "./managedIdentityEndpoint";
+
+export type { EmulatedManagedIdentity, FederatedCredential };
 
 /**
  * Microsoft identity platform (v2.0 endpoints) for offline tests, strict where the real service is strict:
  * registered clients and exact redirect URIs, PKCE S256, single-use codes bound to client, redirect URI and
  * challenge, client-secret authentication, refresh-token rotation that keeps older tokens valid, revocation
  * (invalid_grant), and 429/503 with Retry-After. Real MSAL talks to it through knownAuthorities and the test CA.
+ * App-only: the client-credentials grant with a secret, a certificate assertion or a federated assertion (see
+ * clientAssertions.ts), app tokens carrying the registration's consented application permissions as `roles`, and
+ * the App Service managed-identity endpoint that hands out the federated assertion (managedIdentityEndpoint.ts).
  */
 export const MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
@@ -20,9 +27,22 @@ export interface EmulatedUser {
 
 export interface RegisteredClient {
   clientId: string;
-  clientSecret: string;
+  /** Absent for a registration with no secret (certificate or federated credential only). */
+  clientSecret?: string;
   redirectUris: string[];
+  /** The tenant the registration lives in; the client-credentials grant is served only on /{this tenant}/. */
+  homeTenantId?: string;
+  /** PEM of each certificate uploaded under Certificates & secrets. */
+  certificates?: string[];
+  federatedCredentials?: FederatedCredential[];
+  /** Application permissions of Microsoft Graph an admin consented to: the `roles` of its app-only tokens. */
+  applicationPermissions?: string[];
 }
+
+/** Who a Graph access token stands for (the shape the OneDrive emulator's `principals` option expects). */
+export type GraphPrincipal =
+  | { kind: "delegated"; userId: string; scopes: string[] }
+  | { kind: "app"; appId: string; tenantId: string; roles: string[] };
 
 export interface IdentityEmulatorOptions {
   clients: RegisteredClient[];
@@ -31,6 +51,13 @@ export interface IdentityEmulatorOptions {
   /** Tenant ids (GUIDs) the emulator knows besides common/consumers/organizations. */
   tenants?: string[];
   accessTokenLifetimeSeconds?: number;
+  /** Identities the emulated App Service instance has; enables the managed-identity endpoint. */
+  managedIdentities?: EmulatedManagedIdentity[];
+  /**
+   * Resources (application ID URIs) app-only tokens may be requested for, each as `{resource}/.default`; default the
+   * public Microsoft Graph. Tests add the OneDrive emulator's origin, which stands in for Graph.
+   */
+  graphResources?: string[];
 }
 
 export interface RecordedIdentityRequest {
@@ -94,6 +121,10 @@ export interface IdentityEmulator {
    * injected from another sign-in would carry. The real service never does this; the client must notice it.
    */
   substituteNonceOnNextCodeRedemption(): void;
+  /** The principal behind an access token this emulator issued and that has not expired; undefined otherwise. */
+  describeAccessToken(token: string): GraphPrincipal | undefined;
+  /** IDENTITY_ENDPOINT and IDENTITY_HEADER, when managedIdentities were given. */
+  managedIdentity?: ManagedIdentityEndpoint;
   close(): Promise<void>;
 }
 
@@ -112,7 +143,9 @@ function base64UrlJson(value: unknown): string {
 
 export async function startIdentityEmulator(options: IdentityEmulatorOptions): Promise<IdentityEmulator> {
   const clients = new Map(options.clients.map((client) => [client.clientId, client]));
-  const tenants = new Set((options.tenants ?? []).map((tenant) => tenant.toLowerCase()));
+  const tenants = new Set(
+    [...(options.tenants ?? []), ...options.clients.flatMap((client) => client.homeTenantId ?? []), ...(options.managedIdentities ?? []).map((identity) => identity.tenantId)].map((tenant) => tenant.toLowerCase()),
+  );
   const accessTokenLifetime = options.accessTokenLifetimeSeconds ?? 3600;
   const idTokenKey = randomBytes(32);
   const requests: RecordedIdentityRequest[] = [];
@@ -124,6 +157,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   const failures: InjectedFailure[] = [];
   let currentUser = options.user;
   let substituteNextNonce = false;
+  const accessTokens = new Map<string, { principal: GraphPrincipal; expiresAt: number }>();
+  const graphResources = new Set(options.graphResources ?? ["https://graph.microsoft.com"]);
+  let managedIdentity: ManagedIdentityEndpoint | undefined;
   let origin = "";
 
   const tenantAllowed = (tenant: string) => TENANT_ALIASES.has(tenant.toLowerCase()) || tenants.has(tenant.toLowerCase());
@@ -248,6 +284,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     const idToken = `${signingInput}.${createHmac("sha256", idTokenKey).update(signingInput).digest("base64url")}`;
     const grantedScope = requestedScope.split(" ").filter((scope) => scope !== "" && !OIDC_SCOPES.has(scope)).join(" ");
     refreshTokens.set(refreshToken, { clientId, user, scope: requestedScope, revoked: false });
+    accessTokens.set(accessToken, { principal: { kind: "delegated", userId: user.oid, scopes: grantedScope.split(" ").filter(Boolean) }, expiresAt: (now + accessTokenLifetime) * 1000 });
     secrets.push(accessToken, refreshToken, idToken);
     const body = {
       token_type: "Bearer",
@@ -262,7 +299,30 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     send(response, record, 200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", Pragma: "no-cache" }, JSON.stringify(body));
   }
 
-  function token(response: ServerResponse, record: RecordedIdentityRequest, request: IncomingMessage, form: URLSearchParams): void {
+  function clientCredentials(response: ServerResponse, record: RecordedIdentityRequest, tenant: string, client: RegisteredClient, scope: string): void {
+    if (client.homeTenantId === undefined || tenant.toLowerCase() !== client.homeTenantId.toLowerCase()) {
+      return sendOAuthError(response, record, 400, "unauthorized_client", 700016, `Application with identifier '${client.clientId}' was not found in the directory '${tenant}'. The client-credentials grant needs the tenant the app is registered in.`);
+    }
+    const scopes = scope.split(" ").filter(Boolean);
+    if (scopes.length !== 1 || !scopes[0].endsWith("/.default")) {
+      return sendOAuthError(response, record, 400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    }
+    const resource = scopes[0].slice(0, -"/.default".length);
+    if (!graphResources.has(resource)) {
+      return sendOAuthError(response, record, 400, "invalid_resource", 500011, `The resource principal named ${resource} was not found in the tenant named ${tenant}.`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const roles = [...(client.applicationPermissions ?? [])];
+    const claims = { aud: resource, iss: `${origin}/${client.homeTenantId}/v2.0`, appid: client.clientId, tid: client.homeTenantId, roles, iat: now, nbf: now, exp: now + accessTokenLifetime, uti: randomUUID() };
+    const signingInput = `${base64UrlJson({ typ: "JWT", alg: "HS256", kid: "emulator" })}.${base64UrlJson(claims)}`;
+    const accessToken = `${signingInput}.${createHmac("sha256", idTokenKey).update(signingInput).digest("base64url")}`;
+    accessTokens.set(accessToken, { principal: { kind: "app", appId: client.clientId, tenantId: client.homeTenantId, roles }, expiresAt: (now + accessTokenLifetime) * 1000 });
+    secrets.push(accessToken);
+    const body = { token_type: "Bearer", expires_in: accessTokenLifetime, ext_expires_in: accessTokenLifetime, access_token: accessToken };
+    send(response, record, 200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", Pragma: "no-cache" }, JSON.stringify(body));
+  }
+
+  function token(response: ServerResponse, record: RecordedIdentityRequest, request: IncomingMessage, tenant: string, form: URLSearchParams): void {
     const failure = failures.shift();
     if (failure) {
       const error = failure.status === 429 ? "throttled" : "temporarily_unavailable";
@@ -276,12 +336,23 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     const clientId = form.get("client_id") ?? "";
     const client = clients.get(clientId);
     if (!client) return sendOAuthError(response, record, 400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`);
-    if (form.get("client_secret") !== client.clientSecret) {
+    const assertion = form.get("client_assertion");
+    if (assertion !== null) {
+      if (form.get("client_assertion_type") !== JWT_BEARER) {
+        return sendOAuthError(response, record, 400, "invalid_request", 700019, `client_assertion_type must be '${JWT_BEARER}'.`);
+      }
+      const tokenEndpoint = `${origin}/${tenant}/oauth2/v2.0/token`;
+      const failure = checkClientAssertion(assertion, client, tokenEndpoint, (issuer) => (managedIdentity && issuer.startsWith(`${origin}/`) ? managedIdentity.signingKey : undefined));
+      if (failure) return sendOAuthError(response, record, 401, "invalid_client", failure.aadsts, failure.message);
+    } else if (form.get("client_secret") === null) {
+      return sendOAuthError(response, record, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    } else if (client.clientSecret === undefined || form.get("client_secret") !== client.clientSecret) {
       return sendOAuthError(response, record, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.");
     }
     const scope = form.get("scope") ?? "";
     if (scope.trim() === "") return sendOAuthError(response, record, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
     const grantType = form.get("grant_type");
+    if (grantType === "client_credentials") return clientCredentials(response, record, tenant, client, scope);
     if (grantType === "authorization_code") {
       const code = codes.get(form.get("code") ?? "");
       if (!code) return sendOAuthError(response, record, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: the authorization code is unknown.");
@@ -329,7 +400,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
         const form = new URLSearchParams((await readBody(request)).toString("utf8"));
         record.form = Object.fromEntries(form);
         if (rest === "oauth2/v2.0/consent") return consent(response, record, form);
-        return token(response, record, request, form);
+        return token(response, record, request, tenant, form);
       }
       send(response, record, 404, { "Content-Type": "text/plain" }, "Not found");
     })().catch((error: Error) => {
@@ -337,6 +408,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     });
   });
   origin = server.origin;
+  if (options.managedIdentities && options.managedIdentities.length > 0) {
+    managedIdentity = await startManagedIdentityEndpoint({ identities: options.managedIdentities, authorityOrigin: origin });
+  }
 
   return {
     origin,
@@ -357,7 +431,15 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     substituteNonceOnNextCodeRedemption: () => {
       substituteNextNonce = true;
     },
-    close: () => server.close(),
+    describeAccessToken: (token) => {
+      const issued = accessTokens.get(token);
+      return issued && Date.now() < issued.expiresAt ? issued.principal : undefined;
+    },
+    managedIdentity,
+    close: async () => {
+      await managedIdentity?.close();
+      await server.close();
+    },
   };
 }
 

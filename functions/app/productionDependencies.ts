@@ -1,3 +1,4 @@
+import { describeAppIdentity, loadAppAuthSettings, readAuthMode } from "../auth/appAuthSettings";
 import { loadAuthSettings } from "../auth/authSettings";
 import { describeLinkState } from "../auth/linkState";
 import { fixedGraphAccessToken, SettingsReader, loadEngineSettings, type SettingsSource } from "../config/settings";
@@ -26,7 +27,10 @@ export function transferQueueName(source: SettingsSource): string {
   return name;
 }
 
-/** What GET /api/transfers says about the OneDrive link; reads the token store only. */
+/**
+ * What GET /api/transfers says about the OneDrive link and whose identity uploads; reads the token store only (and in
+ * app mode nothing at all: there is no stored grant that could lapse).
+ */
 export async function linkReportFor(source: SettingsSource): Promise<LinkReport> {
   const reader = new SettingsReader(source);
   const fixedToken = fixedGraphAccessToken(reader);
@@ -34,7 +38,18 @@ export async function linkReportFor(source: SettingsSource): Promise<LinkReport>
   if (fixedToken) {
     return { linked: true, relinkNeeded: false, reason: "GRAPH_ACCESS_TOKEN is set: a fixed token for the local emulator replaces the sign-in" };
   }
-  return describeLinkState(loadAuthSettings(source));
+  if (readAuthMode(source) === "app") {
+    const display = describeAppIdentity(loadAppAuthSettings(source));
+    return {
+      linked: true,
+      account: display,
+      relinkNeeded: false,
+      reason: "AUTH_MODE=app: the app's own identity gets every token (client credentials); there is no sign-in to renew",
+      identity: { mode: "app", display },
+    };
+  }
+  const state = await describeLinkState(loadAuthSettings(source));
+  return { ...state, identity: { mode: "delegated", display: state.account ?? "no account linked" } };
 }
 
 /** Builds everything the handlers need from app settings. Settings errors throw here, naming every bad setting. */

@@ -10,8 +10,18 @@ export const TOTALS_WINDOW_MS = 24 * 3600_000;
 /** A rate needs this much elapsed time between the attempt's start and its last write to mean anything. */
 const MIN_RATE_WINDOW_MS = 1_000;
 
-/** The link as the status endpoint shows it; `error` when the token store itself could not be read. */
-export type LinkReport = LinkState | { linked: false; relinkNeeded: false; error: string };
+/** Whose tokens upload the files: the linked account (delegated) or the app itself (AUTH_MODE=app). */
+export interface IdentityReport {
+  mode: "delegated" | "app";
+  /** As a person reads it: the account's sign-in name, or e.g. "app 1111… via managed identity (federated)". */
+  display: string;
+}
+
+/**
+ * The link as the status endpoint shows it; `error` when the token store itself could not be read. `identity`, when
+ * known, is lifted into the report's own `identity` field.
+ */
+export type LinkReport = (LinkState | { linked: false; relinkNeeded: false; error: string }) & { identity?: IdentityReport };
 
 export interface RowView {
   blob: string;
@@ -85,8 +95,7 @@ export interface TransferStatusReport {
   link: LinkReport;
   /** The destination as a person reads it, e.g. "Finance › Documents › From Azure". */
   destination?: { display: string; kind: "me" | "drive" | "user" | "library"; driveId?: string };
-  /** delegated: the linked account; app: e.g. "app 1111… via managed identity (federated)". */
-  identity?: { mode: "delegated" | "app"; display: string };
+  identity?: IdentityReport;
   lastSweep?: SweepRunRecord;
   /** The latest sweeps, newest first. */
   recentSweeps: SweepRunRecord[];
@@ -185,15 +194,16 @@ export function buildStatusReport(input: {
     }
   }
   failures.sort((a, b) => (b.lastErrorAt ?? "").localeCompare(a.lastErrorAt ?? ""));
+  const { identity, ...link } = input.link;
   return {
     container: input.container,
     generatedAt: new Date(input.now).toISOString(),
     counts,
     inFlight: inFlight.sort((a, b) => a.blob.localeCompare(b.blob)),
     lastFailures: failures.slice(0, LAST_FAILURES).map(failureView),
-    link: input.link,
+    link,
     ...(input.destination ? { destination: input.destination } : {}),
-    ...(input.identity ? { identity: input.identity } : {}),
+    ...((input.identity ?? identity) ? { identity: input.identity ?? identity } : {}),
     ...(input.lastSweep ? { lastSweep: input.lastSweep } : {}),
     recentSweeps: input.recentSweeps ?? (input.lastSweep ? [input.lastSweep] : []),
     queue: input.queue,

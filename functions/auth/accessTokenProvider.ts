@@ -1,6 +1,8 @@
 import { AuthError, ConfidentialClientApplication, InteractionRequiredAuthError } from "@azure/msal-node";
 import type { SettingsSource } from "../config/settings";
 import type { AccessTokenProvider } from "../onedrive/accessToken";
+import { AppAccessTokenProvider } from "./appAccessTokenProvider";
+import { loadAppAuthSettings, readAuthMode } from "./appAuthSettings";
 import { AuthSettings, loadAuthSettings } from "./authSettings";
 import { graphFilesScope } from "./graphScope";
 import { createConfidentialClient } from "./msalClient";
@@ -64,8 +66,12 @@ export class MsalAccessTokenProvider implements AccessTokenProvider {
   }
 }
 
-/** Production wiring for the queue worker, the timer and the CLI transfer command. */
+/**
+ * Production wiring for the queue worker, the timer and the CLI transfer command: the linked account's tokens, or
+ * with AUTH_MODE=app the app's own.
+ */
 export function createAccessTokenProvider(env: SettingsSource = process.env, storeOptions: TokenStoreOptions = {}): AccessTokenProvider {
+  if (readAuthMode(env) === "app") return new AppAccessTokenProvider(loadAppAuthSettings(env), storeOptions);
   const settings = loadAuthSettings(env);
   return new MsalAccessTokenProvider(settings, createTokenCacheStore(settings, storeOptions));
 }

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { clearedTransactionCookie, settingsForInvocation } from "./handlerSupport";
+import { clearedTransactionCookie, runsWithoutSignIn, settingsForInvocation } from "./handlerSupport";
 import { completeSignIn } from "./signInFlow";
-import { configurationProblemPage, failurePage, linkedPage, transactionProblemPage } from "./signInPages";
+import { appModePage, configurationProblemPage, failurePage, linkedPage, transactionProblemPage } from "./signInPages";
 import { createTokenCacheStore } from "./tokenStoreFactory";
 import { deriveCookieKey, openTransaction, readCookie, TRANSACTION_COOKIE_NAME } from "./transactionCookie";
 
@@ -18,6 +18,9 @@ export async function callbackHandler(request: HttpRequest, context: InvocationC
 }
 
 async function handleCallback(request: HttpRequest, context: InvocationContext): Promise<{ response: HttpResponseInit; keepTransaction?: boolean }> {
+  const withoutSignIn = runsWithoutSignIn(context);
+  if (withoutSignIn === "invalid") return { response: configurationProblemPage() };
+  if (withoutSignIn) return { response: appModePage() };
   const settings = settingsForInvocation(context);
   if (!settings) return { response: configurationProblemPage() };
   const query = request.query;

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { settingsForInvocation, transactionCookie } from "./handlerSupport";
+import { runsWithoutSignIn, settingsForInvocation, transactionCookie } from "./handlerSupport";
 import { beginSignIn } from "./signInFlow";
-import { configurationProblemPage } from "./signInPages";
+import { appModePage, configurationProblemPage } from "./signInPages";
 import { deriveCookieKey, sealTransaction } from "./transactionCookie";
 
 /**
@@ -10,6 +10,9 @@ import { deriveCookieKey, sealTransaction } from "./transactionCookie";
  * short-lived cookie and redirects to the identity platform.
  */
 export async function loginHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const withoutSignIn = runsWithoutSignIn(context);
+  if (withoutSignIn === "invalid") return configurationProblemPage();
+  if (withoutSignIn) return appModePage();
   const settings = settingsForInvocation(context);
   if (!settings) return configurationProblemPage();
   const { authorizeUrl, transaction } = await beginSignIn(settings, settings.redirectUri);

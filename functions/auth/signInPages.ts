@@ -59,3 +59,19 @@ function page(status: number, title: string, paragraphs: string[]): HttpResponse
 export function configurationProblemPage(): HttpResponseInit {
   return page(500, "Sign-in is not configured", ["The app's sign-in settings are incomplete or invalid. The details are in the function's log.", "Fix the app settings named there and try again."]);
 }
+
+/**
+ * AUTH_MODE=app: nobody signs in, so login and callback only say so (they stay registered: which functions exist is
+ * decided when the module loads, before settings can be read reliably). 404: there is no sign-in here to start.
+ */
+export function appModePage(): HttpResponseInit {
+  return renderResultPage({
+    status: 404,
+    outcome: "success",
+    title: "No sign-in needed",
+    paragraphs: [
+      "This app runs without sign-in (AUTH_MODE=app): it uploads with its own identity, so there is no account to link and nothing expires.",
+      "GET /api/transfers shows which identity and destination are in use.",
+    ],
+  });
+}

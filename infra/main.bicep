@@ -27,21 +27,23 @@ param grantDeployerTokenCacheAccess bool = false
 @allowed([ 'User', 'ServicePrincipal' ])
 param principalType string = 'User'
 
+@allowed([ 'delegated', 'app' ])
+@description('delegated: a person links their OneDrive by signing in (client secret and token cache in Key Vault). app: the app uploads as itself, its managed identity federated to the app registration: no secret, no sign-in, no refresh token; an administrator runs the commands in the APP_ONLY_* outputs once.')
+param authMode string = 'delegated'
+
 @minLength(1)
 @description('Application (client) id of the app registration (Web platform).')
 param clientId string
 
 @secure()
-@minLength(1)
-@description('Client secret of the app registration; stored in Key Vault only.')
-param clientSecret string
+@description('authMode delegated only: client secret of the app registration, stored in Key Vault only. Leave empty with authMode app.')
+param clientSecret string = ''
 
-@minLength(3)
-@description('The only OneDrive account (UPN or email) that may be linked.')
-param expectedAccount string
+@description('authMode delegated only: the only OneDrive account (UPN or email) that may be linked. Unused with authMode app.')
+param expectedAccount string = ''
 
 @minLength(1)
-@description('TENANT setting: consumers for a personal Microsoft account, or the tenant id (GUID) of a work or school account. EXPECTED_ACCOUNT is only accepted with one of these, and every link is locked to that tenant.')
+@description('TENANT setting: consumers for a personal Microsoft account, or the tenant id (GUID) of a work or school account. EXPECTED_ACCOUNT is only accepted with one of these, and every link is locked to that tenant. authMode app needs the tenant id.')
 param signInTenant string
 
 @minLength(3)
@@ -171,6 +173,7 @@ module keyVault 'modules/keyvault.bicep' = {
     name: '${abbrs.keyVaultVaults}${resourceToken}'
     location: location
     tags: tags
+    authMode: authMode
     clientSecret: clientSecret
     clientSecretName: clientSecretName
     tokenSecretName: tokenSecretName
@@ -241,6 +244,7 @@ module functionApp 'modules/functionapp.bicep' = {
       archiveContainer: storage.outputs.archiveContainerName
       transferConcurrency: transferConcurrency
       ledgerTable: storage.outputs.ledgerTableName
+      authMode: authMode
       clientId: clientId
       tenant: signInTenant
       expectedAccount: expectedAccount
@@ -286,3 +290,22 @@ output SOURCE_CONTAINER string = storage.outputs.sourceContainerName
 output TRANSFER_QUEUE string = storage.outputs.transferQueueName
 output LEDGER_TABLE string = storage.outputs.ledgerTableName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName
+
+// authMode app: what an administrator runs once, printed by the postprovision hook in azure.yaml. Bicep cannot create
+// a federated credential on an app registration without the Microsoft Graph extension, which the offline checks in
+// test/infra cannot load, so the template prints the command instead.
+var federatedCredentialParameters = {
+  name: 'onedrive-connector-${environmentName}'
+  issuer: 'https://login.microsoftonline.com/${signInTenant}/v2.0'
+  subject: identity.outputs.principalId
+  audiences: [ 'api://AzureADTokenExchange' ]
+}
+var siteGrantBody = {
+  roles: [ 'write' ]
+  grantedToIdentities: [ { application: { id: clientId, displayName: 'onedrive-connector' } } ]
+}
+output AUTH_MODE string = authMode
+output APP_ONLY_FEDERATED_CREDENTIAL_COMMAND string = authMode == 'app' ? 'az ad app federated-credential create --id ${clientId} --parameters \'${string(federatedCredentialParameters)}\'' : ''
+// The site id comes from the library's site path: replace <host> and <site path> (e.g. contoso.sharepoint.com and
+// sites/Finance). Sites.Selected only; Files.ReadWrite.All and Sites.ReadWrite.All need no grant.
+output APP_ONLY_SITE_GRANT_COMMAND string = authMode == 'app' ? 'SITE_ID=$(az rest --method get --url "https://graph.microsoft.com/v1.0/sites/<host>:/<site path>?$select=id" --query id -o tsv) && az rest --method post --url "https://graph.microsoft.com/v1.0/sites/$SITE_ID/permissions" --body \'${string(siteGrantBody)}\'' : ''

@@ -48,8 +48,7 @@ export async function linkReportFor(source: SettingsSource): Promise<LinkReport>
       identity: { mode: "app", display },
     };
   }
-  const state = await describeLinkState(loadAuthSettings(source));
-  return { ...state, identity: { mode: "delegated", display: state.account ?? "no account linked" } };
+  return describeLinkState(loadAuthSettings(source));
 }
 
 /** Builds everything the handlers need from app settings. Settings errors throw here, naming every bad setting. */

@@ -18,8 +18,8 @@ export interface IdentityReport {
 }
 
 /**
- * The link as the status endpoint shows it; `error` when the token store itself could not be read. `identity`, when
- * known, is lifted into the report's own `identity` field.
+ * The link as the status endpoint shows it; `error` when the token store itself could not be read. `identity` (app
+ * mode) is lifted into the report's own `identity` field; for a delegated link that field names the linked account.
  */
 export type LinkReport = (LinkState | { linked: false; relinkNeeded: false; error: string }) & { identity?: IdentityReport };
 
@@ -194,7 +194,9 @@ export function buildStatusReport(input: {
     }
   }
   failures.sort((a, b) => (b.lastErrorAt ?? "").localeCompare(a.lastErrorAt ?? ""));
-  const { identity, ...link } = input.link;
+  const { identity: appIdentity, ...link } = input.link;
+  // Delegated: the identity is the linked account, whether or not its grant still works.
+  const identity: IdentityReport | undefined = appIdentity ?? ("account" in link && link.account ? { mode: "delegated", display: link.account } : undefined);
   return {
     container: input.container,
     generatedAt: new Date(input.now).toISOString(),

@@ -20,6 +20,7 @@ param hostStorageTableEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
 param keyVaultUri string
+@description('Versionless URI of the client secret; empty with authMode app, which has none.')
 param clientSecretUri string
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int
@@ -39,6 +40,7 @@ type transferSettings = {
   archiveContainer: string
   transferConcurrency: int
   ledgerTable: string
+  authMode: 'delegated' | 'app'
   clientId: string
   tenant: string
   expectedAccount: string
@@ -154,8 +156,11 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     TRANSFER_CONCURRENCY: string(settings.transferConcurrency)
     LEDGER_TABLE: settings.ledgerTable
 
+    AUTH_MODE: settings.authMode
+    // App mode: the identity above proves itself to the app registration through a federated credential.
+    APP_CREDENTIAL: 'managed-identity'
     CLIENT_ID: settings.clientId
-    CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${clientSecretUri})'
+    CLIENT_SECRET: settings.authMode == 'app' ? '' : '@Microsoft.KeyVault(SecretUri=${clientSecretUri})'
     TENANT: settings.tenant
     REDIRECT_URI: 'https://${site.properties.defaultHostName}/api/auth/callback'
     EXPECTED_ACCOUNT: settings.expectedAccount

@@ -1,9 +1,13 @@
 // Key Vault for the app registration's client secret and the MSAL token cache (which holds the refresh token).
 // RBAC authorization rather than access policies, so access is granted and audited like every other resource.
+// With authMode 'app' the vault holds neither (the app proves itself with its managed identity) and the app gets no
+// role on it; it stays for a certificate an operator may keep there (docs/app-only.md).
 
 param name string
 param location string
 param tags object
+@allowed([ 'delegated', 'app' ])
+param authMode string
 @secure()
 @description('Client secret of the app registration; stored here and referenced by the app, never an app setting value.')
 param clientSecret string
@@ -40,7 +44,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource clientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+var delegated = authMode == 'delegated'
+
+resource clientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (delegated) {
   parent: vault
   name: clientSecretName
   properties: {
@@ -53,7 +59,7 @@ resource clientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
 // onlyIfNotExists: a later `azd provision` must not replace a linked cache with the empty one. '{}' is an MSAL cache
 // with no accounts, which the app reports as "not linked".
 @onlyIfNotExists()
-resource tokenCacheSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource tokenCacheSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (delegated) {
   parent: vault
   name: tokenSecretName
   properties: {
@@ -64,7 +70,7 @@ resource tokenCacheSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
 
 // Officer, not User: the app writes the token cache secret after every refresh-token rotation. Scoped to that secret
 // so the app cannot overwrite the client secret.
-resource appTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource appTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (delegated) {
   name: guid(tokenCacheSecret.id, appPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
   scope: tokenCacheSecret
   properties: {
@@ -75,7 +81,7 @@ resource appTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The CLIENT_SECRET Key Vault reference only reads.
-resource appClientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource appClientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (delegated) {
   name: guid(clientSecretEntry.id, appPrincipalId, '4633458b-17de-408a-b874-0445c86b69e6')
   scope: clientSecretEntry
   properties: {
@@ -87,7 +93,7 @@ resource appClientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01
 
 // Only on request (grantUserTokenCacheAccess): lets the deploying user run `npm run login` with KEY_VAULT_URL set.
 // README "Link OneDrive" shows how to grant the same role by hand for one login and remove it afterwards.
-resource userTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUserTokenCacheAccess && !empty(userPrincipalId)) {
+resource userTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (delegated && grantUserTokenCacheAccess && !empty(userPrincipalId)) {
   name: guid(tokenCacheSecret.id, userPrincipalId, 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
   scope: tokenCacheSecret
   properties: {
@@ -100,6 +106,6 @@ resource userTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-
 output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
-// Versionless, so a rotated secret reaches the app without a redeploy.
-output clientCredentialUri string = clientSecretEntry.properties.secretUri
-output tokenSecretName string = tokenCacheSecret.name
+// Versionless, so a rotated secret reaches the app without a redeploy. Empty in app mode: there is no secret.
+output clientCredentialUri string = delegated ? clientSecretEntry.properties.secretUri : ''
+output tokenSecretName string = tokenSecretName

@@ -38,6 +38,8 @@ const NOT_SET_IN_AZURE: Readonly<Record<string, string>> = {
   GRAPH_ACCESS_TOKEN: "a fixed token for the local emulator and tests; in Azure tokens come from the sign-in cache",
   AUTHORITY_HOST: "the public-cloud login host default is right for Azure public cloud",
   TOKEN_CACHE_FILE: "a local file has no meaning in Azure: the token cache lives in Key Vault",
+  CLIENT_CERTIFICATE_NAME: "the template deploys APP_CREDENTIAL=managed-identity; a certificate is an operator's later choice (docs/app-only.md)",
+  CLIENT_CERTIFICATE_FILE: "a local PEM file for developer machines only",
 };
 
 /** Needed beyond the schema's required ones: without them the deployed app cannot reach its data or vault. */
@@ -155,7 +157,14 @@ describe("app settings match functions/config/settingsSchema.ts", () => {
     const secrets = SETTINGS.filter((setting) => setting.secret && nodes.has(setting.name));
     assert.ok(secrets.some((setting) => setting.name === "CLIENT_SECRET"));
     for (const setting of secrets) {
-      const node = nodes.get(setting.name)!;
+      let node = nodes.get(setting.name)!;
+      if (node.type === "ternary_expression") {
+        // Only "no secret at all" may stand beside the reference (CLIENT_SECRET with authMode app).
+        const [condition, whenTrue, whenFalse] = children(node);
+        assert.equal(condition.text, "settings.authMode == 'app'", setting.name);
+        assert.equal(whenTrue.text, "''", setting.name);
+        node = whenFalse;
+      }
       assert.equal(node.type, "string", `${setting.name} is a string expression`);
       assert.match(node.text, /^'@Microsoft\.KeyVault\(SecretUri=\$\{[\w.]+\}\)'$/, setting.name);
     }

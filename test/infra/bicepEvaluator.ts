@@ -25,6 +25,11 @@ import {
 export const UNKNOWN: unique symbol = Symbol("unknown at deploy time");
 export type Value = string | number | boolean | null | typeof UNKNOWN | Value[] | { [key: string]: Value };
 
+/** What a deployment evaluating `fail(message)` stops with. */
+export class BicepFailure extends Error {
+  override readonly name = "BicepFailure";
+}
+
 /** Anywhere inside: string({subject: <known only in Azure>}) is just as unknown as the subject. */
 function holdsUnknown(value: Value): boolean {
   if (value === UNKNOWN) return true;
@@ -92,9 +97,7 @@ export class BicepEvaluator {
       case "array":
         return children(node).map((item) => this.evaluateIn(scope, item));
       case "object":
-        return Object.fromEntries(
-          objectProperties(node).map((entry) => [propertyKey(entry), this.evaluateIn(scope, children(entry)[1])]),
-        );
+        return Object.fromEntries(objectProperties(node).map((entry) => [propertyKey(entry), this.evaluateProperty(scope, children(entry)[1])]));
       case "identifier":
         return this.evaluateSymbol(scope, node.text);
       case "member_expression":
@@ -109,12 +112,29 @@ export class BicepEvaluator {
       }
       case "binary_expression":
         return this.evaluateBinary(scope, node);
+      case "unary_expression": {
+        const operand = this.evaluateIn(scope, children(node)[0]);
+        return node.children[0]?.text === "!" && typeof operand === "boolean" ? !operand : UNKNOWN;
+      }
       default:
         return UNKNOWN;
     }
   }
 
-  /** Comparisons and logic only, enough for the `authMode == 'app'` style conditions the template uses. */
+  /**
+   * One property of an object literal. A property whose check calls fail() (a value the deployment would refuse) is
+   * UNKNOWN here, so reading a sibling property does not depend on it; evaluating that property itself throws.
+   */
+  private evaluateProperty(scope: Scope, node: Node): Value {
+    try {
+      return this.evaluateIn(scope, node);
+    } catch (error) {
+      if (error instanceof BicepFailure) return UNKNOWN;
+      throw error;
+    }
+  }
+
+  /** Comparisons and logic only, enough for the `authMode == 'app'` style conditions and checks the template uses. */
   private evaluateBinary(scope: Scope, node: Node): Value {
     const [left, right] = children(node);
     const operator = node.children.find((child) => !child.isNamed)?.text;
@@ -129,6 +149,12 @@ export class BicepEvaluator {
         return a === b;
       case "!=":
         return a !== b;
+      case ">=":
+      case ">":
+      case "<=":
+      case "<":
+        if (typeof a !== "number" || typeof b !== "number") return UNKNOWN;
+        return operator === ">=" ? a >= b : operator === ">" ? a > b : operator === "<=" ? a <= b : a < b;
       case "&&":
         return typeof a === "boolean" && typeof b === "boolean" ? a && b : UNKNOWN;
       case "||":
@@ -207,6 +233,13 @@ export class BicepEvaluator {
         return typeof first === "string" ? first.toUpperCase() : UNKNOWN;
       case "take":
         return typeof first === "string" && typeof second === "number" ? first.slice(0, second) : UNKNOWN;
+      case "fail":
+        // Bicep's fail(): the deployment stops with this message when the expression is evaluated.
+        throw new BicepFailure(String(first));
+      case "empty":
+        return typeof first === "string" || Array.isArray(first) ? first.length === 0 : UNKNOWN;
+      case "length":
+        return typeof first === "string" || Array.isArray(first) ? first.length : UNKNOWN;
       case "concat":
         return args.every((arg) => typeof arg === "string") ? args.join("") : UNKNOWN;
       case "loadJsonContent":

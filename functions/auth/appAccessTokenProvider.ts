@@ -1,8 +1,8 @@
-import { ConfidentialClientApplication, LogLevel, ManagedIdentityApplication, type NodeAuthOptions } from "@azure/msal-node";
+import { AuthError, ConfidentialClientApplication, LogLevel, ManagedIdentityApplication, type NodeAuthOptions } from "@azure/msal-node";
 import type { AccessTokenProvider } from "../onedrive/accessToken";
 import { callContext } from "../http/callContext";
 import { graphAppScope, TOKEN_EXCHANGE_AUDIENCE, type AppAuthSettings } from "./appAuthSettings";
-import { appTokenFailure } from "./appAuthErrors";
+import { AppAuthConfigurationError, appTokenFailure } from "./appAuthErrors";
 import { BoundedNetworkClient } from "./boundedNetworkClient";
 import { loadClientCertificate, type CertificateLoadOptions } from "./clientCertificate";
 
@@ -18,6 +18,20 @@ export interface AppAccessTokenProviderOptions extends CertificateLoadOptions {
    * appAccessCheck.ts), so a missing permission stops the run before any blob is touched.
    */
   firstUseCheck?: (accessToken: string) => Promise<void>;
+}
+
+/**
+ * Outside App Service (no IDENTITY_ENDPOINT) there is usually no managed identity at all, which only a setting fixes;
+ * with the endpoint present a failure may be passing (the endpoint restarting), so the next run tries again.
+ */
+function managedIdentityFailure(error: unknown): Error {
+  const detail = error instanceof AuthError ? `${error.errorCode}: ${error.errorMessage.split(/\r?\n/)[0]}` : (error as Error).message;
+  if (!process.env.IDENTITY_ENDPOINT) {
+    return new AppAuthConfigurationError(
+      `APP_CREDENTIAL is managed-identity, but this host offers no managed identity (IDENTITY_ENDPOINT is not set; ${detail}). On a developer machine use APP_CREDENTIAL=certificate with CLIENT_CERTIFICATE_FILE.`,
+    );
+  }
+  return new Error(`The function app's managed identity gave no token for ${TOKEN_EXCHANGE_AUDIENCE} (${detail}); check that the user-assigned identity AZURE_CLIENT_ID is assigned to the app. The next run retries.`);
 }
 
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -117,7 +131,13 @@ export class AppAccessTokenProvider implements AccessTokenProvider {
         managedIdentityIdParams: credential.managedIdentityClientId ? { userAssignedClientId: credential.managedIdentityClientId } : undefined,
         system,
       });
-      auth.clientAssertion = async () => (await managedIdentity.acquireToken({ resource: TOKEN_EXCHANGE_AUDIENCE })).accessToken;
+      auth.clientAssertion = async () => {
+        try {
+          return (await managedIdentity.acquireToken({ resource: TOKEN_EXCHANGE_AUDIENCE })).accessToken;
+        } catch (error) {
+          throw managedIdentityFailure(error);
+        }
+      };
     }
     return new ConfidentialClientApplication({ auth, system });
   }

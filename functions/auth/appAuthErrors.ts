@@ -82,11 +82,6 @@ export function appTokenFailure(error: unknown, settings: AppAuthSettings): Erro
     if (error.errorCode === "invalid_client" || error.errorCode === "unauthorized_client") {
       return new AppAuthConfigurationError(`Could not get an app-only token for ${settings.clientId} in tenant ${settings.tenantId}: Entra refused the app's credential (${error.errorCode}: ${firstLine}). Check APP_CREDENTIAL and the app registration's credentials.`);
     }
-    if (error.errorCode.startsWith("managed_identity") || /managed identity/i.test(error.errorMessage)) {
-      return new AppAuthConfigurationError(
-        `The function app's managed identity gave no token (${error.errorCode}: ${firstLine}). In Azure check that the user-assigned identity AZURE_CLIENT_ID is assigned to the app; on a developer machine there is no managed identity: use APP_CREDENTIAL=certificate with CLIENT_CERTIFICATE_FILE.`,
-      );
-    }
     return new Error(`Could not get an app-only token for ${settings.clientId}: ${error.errorCode}: ${firstLine}. This is usually transient (throttling or a network failure); the next run retries.`);
   }
   return new Error(`Could not get an app-only token for ${settings.clientId}: ${errorText(error)}. This is usually transient (throttling or a network failure); the next run retries.`);

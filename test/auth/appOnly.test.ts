@@ -244,6 +244,12 @@ describe("app mode around the transfers", () => {
         assert.equal((response.headers as Record<string, string>).Location, undefined);
         assert.ok(!(response.cookies ?? []).some((cookie) => cookie.value !== ""), "no sign-in transaction is started");
       }
+      process.env.AUTH_MODE = "apps";
+      const logged: string[] = [];
+      const logging = new InvocationContext({ functionName: "test", logHandler: (_level, ...args) => logged.push(args.join(" ")) });
+      const misconfigured = await loginHandler(new HttpRequest({ method: "GET", url: "https://app.example/api/auth/login" }), logging);
+      assert.equal(misconfigured.status, 500);
+      assert.match(logged.join("\n"), /AUTH_MODE is "apps": use one of: delegated, app/);
     } finally {
       process.env = saved;
     }

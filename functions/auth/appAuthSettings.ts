@@ -4,8 +4,7 @@ export const AUTH_MODES = ["delegated", "app"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 export const APP_CREDENTIALS = ["managed-identity", "certificate", "secret"] as const;
 
-const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const GUID = TENANT_ID;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** The audience Entra expects on a federated assertion from the public cloud (workload identity federation docs). */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -72,7 +71,7 @@ export function readAppAuthSettings(reader: SettingsReader): AppAuthSettings {
   const clientId = reader.required("CLIENT_ID", "copy the Application (client) ID of the app registration");
   if (clientId !== "" && !GUID.test(clientId)) reader.problem("CLIENT_ID", `is "${clientId}", not an application (client) id`, "copy the GUID shown as Application (client) ID");
   const tenant = reader.raw("TENANT") ?? "";
-  if (!TENANT_ID.test(tenant)) {
+  if (!GUID.test(tenant)) {
     // The client-credentials grant needs the tenant the app acts in, and the federated credential's issuer names it.
     reader.problem("TENANT", tenant === "" ? "is not set while AUTH_MODE is app" : `is "${tenant}" while AUTH_MODE is app`, "set the directory (tenant) id, a GUID, of the organisation whose OneDrive or SharePoint receives the files");
   }

@@ -233,6 +233,7 @@ module functionApp 'modules/functionapp.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultUri: keyVault.outputs.uri
     clientSecretUri: keyVault.outputs.clientCredentialUri
+    uploadUrlSealKeyUri: keyVault.outputs.uploadUrlSealKeyUri
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     settings: {

@@ -68,6 +68,13 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { name: "AUTHORITY_HOST", group: "auth", description: "Identity platform host; with it set no identity request goes anywhere else", defaultValue: "https://login.microsoftonline.com" },
   { name: "REDIRECT_URI", group: "auth", description: "Public URL of the auth callback function; read only by the sign-in (login and callback), never by transfers", defaultValue: "https://$WEBSITE_HOSTNAME/api/auth/callback" },
   { name: "EXPECTED_ACCOUNT", group: "auth", description: "UPN or email the first link must carry; needs TENANT consumers or a tenant id; every link is then locked to that account's tid and oid", optional: true },
+  {
+    name: "UPLOAD_URL_SEAL_KEY",
+    group: "auth",
+    description: "Key that seals the upload URLs recorded in the ledger when there is no CLIENT_SECRET to derive it from (AUTH_MODE=app); in Azure a Key Vault reference. Unset: CLIENT_SECRET, else a key for this process only",
+    optional: true,
+    secret: true,
+  },
   { name: "KEY_VAULT_URL", group: "auth", description: "Key Vault holding the token cache; unset = a local file (refused in Azure)", optional: true },
   { name: "TOKEN_SECRET_NAME", group: "auth", description: "Key Vault secret name of the token cache", defaultValue: "onedrive-token-cache" },
   { name: "TOKEN_CACHE_FILE", group: "auth", description: "Local token cache file (mode 0600, git-ignored) when no vault is set", defaultValue: ".onedrive/token-cache.json" },

@@ -22,6 +22,8 @@ param applicationInsightsConnectionString string
 param keyVaultUri string
 @description('Versionless URI of the client secret; empty with authMode app, which has none.')
 param clientSecretUri string
+@description('Versionless URI of the upload-URL seal key; authMode app only (delegated derives it from the client secret).')
+param uploadUrlSealKeyUri string
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int
 @minValue(1)
@@ -165,6 +167,7 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REDIRECT_URI: 'https://${site.properties.defaultHostName}/api/auth/callback'
     EXPECTED_ACCOUNT: settings.expectedAccount
     KEY_VAULT_URL: keyVaultUri
+    UPLOAD_URL_SEAL_KEY: settings.authMode == 'app' ? '@Microsoft.KeyVault(SecretUri=${uploadUrlSealKeyUri})' : ''
     TOKEN_SECRET_NAME: settings.tokenSecretName
 
     TRANSFER_SCHEDULE: settings.transferSchedule

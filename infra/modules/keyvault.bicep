@@ -1,7 +1,8 @@
 // Key Vault for the app registration's client secret and the MSAL token cache (which holds the refresh token).
 // RBAC authorization rather than access policies, so access is granted and audited like every other resource.
-// With authMode 'app' the vault holds neither (the app proves itself with its managed identity) and the app gets no
-// role on it; it stays for a certificate an operator may keep there (docs/app-only.md).
+// With authMode 'app' the vault holds neither (the app proves itself with its managed identity); it holds the
+// upload-URL seal key instead, which the app may only read, and a certificate an operator may keep there
+// (docs/app-only.md).
 
 param name string
 param location string
@@ -20,6 +21,9 @@ param appPrincipalId string
 param userPrincipalId string
 @allowed([ 'User', 'ServicePrincipal' ])
 param userPrincipalType string
+@secure()
+@description('App mode: the value of the upload-URL seal key, a fresh random value per deployment that @onlyIfNotExists keeps once written.')
+param uploadUrlSealSeed string = '${newGuid()}${newGuid()}'
 @description('Gives userPrincipalId Secrets Officer on the token-cache secret, for `npm run login` against the vault. Off by default: whoever holds it can read the refresh token.')
 param grantUserTokenCacheAccess bool
 
@@ -91,6 +95,30 @@ resource appClientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
+// App mode has no CLIENT_SECRET to derive the upload-URL seal key from (functions/transfer/uploadUrlTrust.ts), and a
+// key per process would stop any other instance from resuming an upload session. onlyIfNotExists: a redeploy keeps
+// the key, so sealed sessions in flight stay trusted.
+@onlyIfNotExists()
+resource uploadUrlSealKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!delegated) {
+  parent: vault
+  name: 'upload-url-seal-key'
+  properties: {
+    value: uploadUrlSealSeed
+    contentType: 'text/plain'
+  }
+}
+
+// The UPLOAD_URL_SEAL_KEY Key Vault reference only reads.
+resource appSealKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!delegated) {
+  name: guid(uploadUrlSealKey.id, appPrincipalId, '4633458b-17de-408a-b874-0445c86b69e6')
+  scope: uploadUrlSealKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6') // Key Vault Secrets User
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Only on request (grantUserTokenCacheAccess): lets the deploying user run `npm run login` with KEY_VAULT_URL set.
 // README "Link OneDrive" shows how to grant the same role by hand for one login and remove it afterwards.
 resource userTokenCacheOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (delegated && grantUserTokenCacheAccess && !empty(userPrincipalId)) {
@@ -109,3 +137,4 @@ output uri string = vault.properties.vaultUri
 // Versionless, so a rotated secret reaches the app without a redeploy. Empty in app mode: there is no secret.
 output clientCredentialUri string = delegated ? clientSecretEntry.properties.secretUri : ''
 output tokenSecretName string = tokenSecretName
+output uploadUrlSealKeyUri string = delegated ? '' : uploadUrlSealKey.properties.secretUri

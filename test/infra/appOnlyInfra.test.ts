@@ -30,6 +30,10 @@ describe("authMode app in infra/", () => {
     const config = project.resources("Microsoft.Web/sites/config")[0];
     return evaluator.evaluate(config.file, property(declarationBody(config), `properties.${name}`)!);
   };
+  const appSettingText = (name: string) => {
+    const config = project.resources("Microsoft.Web/sites/config")[0];
+    return property(declarationBody(config), `properties.${name}`)!.text;
+  };
   const output = (evaluator: BicepEvaluator, name: string) => {
     const found = declarations(project.main, "output").find((candidate) => candidate.name === name);
     assert.ok(found, `main.bicep has no output ${name}`);
@@ -40,18 +44,30 @@ describe("authMode app in infra/", () => {
     project = await BicepProject.load();
   });
 
+  const APP_MODE_ONLY = ["uploadUrlSealKey", "appSealKeyUser"];
+
   test("delegated stays the default: both secrets and their roles exist, CLIENT_SECRET is the vault reference", () => {
     const onRequestOnly = "userTokenCacheOfficer"; // also needs grantDeployerTokenCacheAccess and a principal id
-    const conditional = keyVaultResources().filter((resource) => resource.name !== onRequestOnly);
+    const conditional = keyVaultResources().filter((resource) => resource.name !== onRequestOnly && !APP_MODE_ONLY.includes(resource.name));
     assert.ok(conditional.length >= 4);
     assert.deepEqual(conditional.map((resource) => [resource.name, deployed(delegated(), resource)]).filter(([, on]) => on !== true), []);
+    assert.deepEqual(APP_MODE_ONLY.map((name) => deployed(delegated(), keyVaultResources().find((resource) => resource.name === name)!)), [false, false]);
+    assert.equal(setting(delegated(), "UPLOAD_URL_SEAL_KEY"), "", "delegated seals with a key derived from the client secret");
     assert.equal(setting(delegated(), "AUTH_MODE"), "delegated");
     assert.equal(output(delegated(), "APP_ONLY_FEDERATED_CREDENTIAL_COMMAND"), "");
   });
 
-  test("app mode deploys no client secret, no token cache and no vault role for anyone", () => {
+  test("app mode deploys no client secret and no token cache; the app may only read the upload-URL seal key", () => {
     const present = keyVaultResources().filter((resource) => deployed(app(), resource) !== false).map((resource) => resource.name);
-    assert.deepEqual(present, []);
+    assert.deepEqual(present.sort(), [...APP_MODE_ONLY].sort());
+    const sealKey = keyVaultResources().find((resource) => resource.name === "uploadUrlSealKey")!;
+    let previous = sealKey.node.previousNamedSibling;
+    while (previous?.type === "comment") previous = previous.previousNamedSibling;
+    assert.ok(previous?.type === "decorators" && /@onlyIfNotExists\(\)/.test(previous.text), "a redeploy keeps the key, so sessions in flight stay trusted");
+    assert.equal(property(declarationBody(sealKey), "properties.value")!.text, "uploadUrlSealSeed");
+    const seed = declarations(sealKey.file, "param").find((param) => param.name === "uploadUrlSealSeed")!;
+    assert.match(seed.node.text, /= '\$\{newGuid\(\)\}\$\{newGuid\(\)\}'$/, "a fresh random value, never a literal");
+    assert.match(String(appSettingText("UPLOAD_URL_SEAL_KEY")), /^settings\.authMode == 'app' \? '@Microsoft\.KeyVault\(SecretUri=\$\{uploadUrlSealKeyUri\}\)' : ''$/);
     assert.equal(setting(app(), "AUTH_MODE"), "app");
     assert.equal(setting(app(), "CLIENT_SECRET"), "", "no secret, not even a reference");
     assert.equal(setting(app(), "APP_CREDENTIAL"), "managed-identity");

@@ -159,11 +159,13 @@ describe("app settings match functions/config/settingsSchema.ts", () => {
     for (const setting of secrets) {
       let node = nodes.get(setting.name)!;
       if (node.type === "ternary_expression") {
-        // Only "no secret at all" may stand beside the reference (CLIENT_SECRET with authMode app).
+        // Only "no secret at all" may stand beside the reference, chosen by the mode (CLIENT_SECRET is delegated
+        // only, UPLOAD_URL_SEAL_KEY app only).
         const [condition, whenTrue, whenFalse] = children(node);
         assert.equal(condition.text, "settings.authMode == 'app'", setting.name);
-        assert.equal(whenTrue.text, "''", setting.name);
-        node = whenFalse;
+        const branches = [whenTrue, whenFalse];
+        assert.equal(branches.filter((branch) => branch.text === "''").length, 1, `${setting.name}: one branch is ''`);
+        node = branches.find((branch) => branch.text !== "''")!;
       }
       assert.equal(node.type, "string", `${setting.name} is a string expression`);
       assert.match(node.text, /^'@Microsoft\.KeyVault\(SecretUri=\$\{[\w.]+\}\)'$/, setting.name);

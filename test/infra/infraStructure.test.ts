@@ -219,6 +219,8 @@ describe("infrastructure structure", () => {
         // Key Vault: write the token cache, read the client secret, nothing else.
         "Key Vault Secrets Officer -> appPrincipalId on keyvault:tokenCacheSecret",
         "Key Vault Secrets User -> appPrincipalId on keyvault:clientSecretEntry",
+        // authMode app instead: read the upload-URL seal key (the delegated ones above are then not deployed).
+        "Key Vault Secrets User -> appPrincipalId on keyvault:uploadUrlSealKey",
         "Monitoring Metrics Publisher -> appPrincipalId on monitoring:applicationInsights",
         "Storage Queue Data Message Sender -> systemTopic.identity.principalId on eventgrid:transferQueue",
         "Storage Blob Data Contributor -> userPrincipalId on storage:account",

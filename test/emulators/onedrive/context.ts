@@ -1,4 +1,5 @@
 import type { DriveStore } from "./driveStore";
+import type { LibraryPolicies } from "./libraryPolicies";
 import { type Exchange } from "./exchange";
 import type { ArmedFault, FaultPlan } from "./faults";
 import type { RecordedRequest } from "./types";
@@ -24,6 +25,8 @@ export interface EmulatorContext {
   rewrites: (name: string) => boolean;
   /** See OneDriveEmulatorOptions.tolerateAuthorizationOnUploadUrls; toleratedCount counts what it let through. */
   uploadAuthorization: { tolerate: boolean; toleratedCount: number };
+  /** The library's own settings (check-out, required columns, locks, RateLimit metering). */
+  library: LibraryPolicies;
   /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
   requests: RecordedRequest[];
 }

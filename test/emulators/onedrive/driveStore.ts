@@ -58,6 +58,10 @@ export class DriveStore {
   private readonly itemsById = new Map<string, StoredItem>();
   /** Bytes held by files (quota "used"). */
   private fileBytes = 0;
+  /** Told of every file an upload wrote (markHashPending), for the library's check-out rules. */
+  afterUploadWrite: (item: StoredItem) => void = () => {};
+  /** Adds what the library says about an item (its publication facet) to its driveItem JSON. */
+  decorateItemJson: (item: StoredItem, json: Record<string, unknown>) => void = () => {};
 
   constructor(
     readonly driveType: DriveType,
@@ -166,6 +170,7 @@ export class DriveStore {
   /** After an upload wrote the file: its hash shows up only after the drive's configured number of GETs. */
   markHashPending(item: StoredItem): void {
     item.hashMissingForGets = this.hashMissingForGets;
+    this.afterUploadWrite(item);
   }
 
   /** A Graph GET returned the item; one fewer before its hash appears. */
@@ -253,6 +258,7 @@ export class DriveStore {
       if (item.hashMissingForGets === 0) file.hashes = { quickXorHash: item.quickXorHash };
       json.file = file;
     }
+    this.decorateItemJson(item, json);
     return json;
   }
 

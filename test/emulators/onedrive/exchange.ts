@@ -46,6 +46,8 @@ export abstract class Exchange {
   extraDelayMs = 0;
   /** Set by a stallAfterAction fault: the route runs to the end, and its answer is held instead of sent. */
   withholdAnswer = false;
+  /** Headers every answer of this exchange carries (RateLimit-* of a metered library), under the answer's own. */
+  readonly extraHeaders: Record<string, string> = {};
   private answered = false;
   private stalledAlready = false;
 
@@ -146,7 +148,7 @@ export abstract class Exchange {
     if (!this.claimAnswer()) return;
     const delay = this.latencyMs + this.extraDelayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    this.deliver(status, headers, json);
+    this.deliver(status, { ...this.extraHeaders, ...headers }, json);
   }
 }
 

@@ -7,10 +7,12 @@ import { ServiceError } from "./exchange";
  */
 export type GraphAddress =
   | { kind: "drive" }
+  /** {drive}/list/columns: the document library's column definitions. */
+  | { kind: "listColumns" }
   | { kind: "item"; base: { root: true } | { root: false; itemId: string }; segments: string[]; action?: GraphAction };
 
-export type GraphAction = "children" | "content" | "createUploadSession";
-const ACTIONS: ReadonlySet<string> = new Set(["children", "content", "createUploadSession"]);
+export type GraphAction = "children" | "content" | "createUploadSession" | "checkin";
+const ACTIONS: ReadonlySet<string> = new Set(["children", "content", "createUploadSession", "checkin"]);
 
 const DRIVE_PREFIXES = [/^\/me\/drive/, /^\/drive(?=\/|$)/, /^\/drives\/([^/:]+)/, /^\/users\/[^/:]+\/drive(?=\/|$)/];
 
@@ -33,6 +35,7 @@ export function parseGraphAddress(rawPathname: string, driveId: string): GraphAd
     throw new ServiceError(400, "invalidRequest", `Unsupported URL '${rawPathname}': expected /me/drive, /drive or /drives/{id}.`);
   }
   if (rest === "" || rest === "/") return { kind: "drive" };
+  if (rest === "/list/columns") return { kind: "listColumns" };
 
   let base: { root: true } | { root: false; itemId: string };
   if (rest.startsWith("/root") && (rest.length === 5 || rest[5] === ":" || rest[5] === "/")) {

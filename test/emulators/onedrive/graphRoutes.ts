@@ -38,6 +38,8 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
     throw new ServiceError(401, "InvalidAuthenticationToken", "Access token validation failure: the bearer token is not valid for this drive.");
   }
 
+  if (await context.library.meter(exchange)) return;
+
   const rawPathname = (exchange.req.url ?? "/").split("?")[0];
   if (isBatchPath(rawPathname)) {
     // An endpoint without JSON batching (jsonBatching: false) answers as Graph does for a segment it does not know.
@@ -50,6 +52,12 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
   if (address.kind === "drive") {
     if (method !== "GET") throw new ServiceError(405, "invalidRequest", `${method} is not supported on a drive.`);
     await exchange.sendJson(200, context.store.driveJson());
+    return;
+  }
+  if (address.kind === "listColumns") {
+    if (method !== "GET") throw new ServiceError(405, "invalidRequest", `${method} is not supported on a list's columns.`);
+    if (!context.business) throw new ServiceError(400, "invalidRequest", "A personal drive has no underlying list.");
+    await exchange.sendJson(200, context.library.columnsJson());
     return;
   }
 
@@ -78,6 +86,13 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
     case "PATCH ":
       await updateItem(exchange, context, address);
       return;
+    case "POST checkin": {
+      if (!context.business) throw new ServiceError(400, "invalidRequest", "Check-in is for SharePoint libraries; a personal drive has none.");
+      const item = resolveExisting(context, address);
+      context.library.checkin(item, await readJsonBody(exchange));
+      await exchange.sendEmpty(204);
+      return;
+    }
     case "DELETE ":
       await deleteItem(exchange, context, address);
       return;
@@ -143,6 +158,7 @@ async function simpleUpload(exchange: Exchange, context: EmulatorContext, addres
   const target = resolveWriteTarget(context, address, "Cannot upload content to a folder; address a file (…/items/{parent-id}:/{name}:/content).");
   assertCreatableName(target.name, fullPathOf(context, target.parent, target.name), { isFolder: false, business: context.business });
   checkPreconditions(exchange, context, target.existing);
+  if (conflictBehavior === "replace") context.library.assertUnlocked(target.existing);
   let name = target.name;
   if (target.existing !== undefined) {
     if (target.existing.isFolder) throw new ServiceError(409, "nameAlreadyExists", `A folder named '${target.existing.name}' already exists.`);
@@ -180,6 +196,7 @@ async function updateItem(exchange: Exchange, context: EmulatorContext, address:
     throw new ServiceError(400, "invalidRequest", `The emulator's PATCH supports name and fileSystemInfo only, not ${unsupported.join(", ")}.`);
   }
   checkPreconditions(exchange, context, item);
+  context.library.assertUnlocked(item);
   const times = parseTimes(body.fileSystemInfo);
   if (body.name !== undefined) {
     if (typeof body.name !== "string") throw new ServiceError(400, "invalidRequest", "name must be a string.");
@@ -202,6 +219,7 @@ async function deleteItem(exchange: Exchange, context: EmulatorContext, address:
   const item = resolveExisting(context, address);
   if (item.parentId === undefined) throw new ServiceError(403, "accessDenied", "The drive root cannot be deleted.");
   checkPreconditions(exchange, context, item);
+  context.library.assertUnlocked(item);
   context.store.remove(item);
   await exchange.sendEmpty(204);
 }

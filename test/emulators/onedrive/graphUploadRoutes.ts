@@ -29,6 +29,7 @@ export async function createUploadSession(exchange: Exchange, context: EmulatorC
   if (body.deferCommit !== undefined && typeof body.deferCommit !== "boolean") {
     throw new ServiceError(400, "invalidRequest", "deferCommit must be true or false.");
   }
+  context.library.checkSessionItem(itemFields);
   const times = parseTimes(itemFields.fileSystemInfo);
 
   const target = resolveWriteTarget(context, address, "File name not provided in url.");
@@ -45,6 +46,7 @@ export async function createUploadSession(exchange: Exchange, context: EmulatorC
   if (target.existing !== undefined && conflictBehavior === "fail") {
     throw new ServiceError(409, "nameAlreadyExists", `The file '${target.existing.name}' already exists and conflictBehavior is "fail".`);
   }
+  if (conflictBehavior === "replace") context.library.assertUnlocked(target.existing);
   if (typeof declaredSize === "number" && declaredSize > context.store.remainingBytes()) {
     throw new ServiceError(507, "quotaLimitReached", `Insufficient Space Available: ${declaredSize} bytes do not fit in the ${context.store.remainingBytes()} bytes left.`);
   }

@@ -8,6 +8,7 @@ import { DriveStore } from "./driveStore";
 import { HttpExchange, toServiceError } from "./exchange";
 import { FaultPlan } from "./faults";
 import { handleGraphRequest } from "./graphRoutes";
+import { LibraryPolicies } from "./libraryPolicies";
 import { handleUploadRequest } from "./uploadRoutes";
 import { ThrottleState } from "./throttling";
 import { isDocumentedRewriteName, SessionRegistry } from "./uploadSessions";
@@ -36,6 +37,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   if (hashMissingForGets > 0 && driveType === "personal") {
     throw new Error("hashMissingForGets is a business-drive habit: use driveType \"business\" or \"documentLibrary\"");
   }
+  LibraryPolicies.validate(driveType, options.library);
   // Built before any server listens, so a refused fault list leaves no server behind.
   const faults = new FaultPlan(options.faults ?? [], options.seededFaults);
   const certificate = loadTestCertificate();
@@ -76,6 +78,9 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
 
   const store = new DriveStore(driveType, options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now, hashMissingForGets);
   const storeContent = options.storeContent ?? true;
+  const library = new LibraryPolicies(options.library ?? {}, store, now);
+  store.afterUploadWrite = (item) => library.uploadWritten(item);
+  store.decorateItemJson = (item, json) => library.decorate(item, json);
   const context: EmulatorContext = {
     store,
     sessions: new SessionRegistry(store, uploadOrigin, {
@@ -94,6 +99,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     graphEndpoint,
     jsonBatching: options.jsonBatching ?? true,
     rewrites,
+    library,
     requests,
     uploadAuthorization: { tolerate: options.tolerateAuthorizationOnUploadUrls ?? false, toleratedCount: 0 },
   };
@@ -152,6 +158,11 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       for (const exchange of open) exchange.drop();
       return open.length;
     },
+    checkinComments: (path) => {
+      const item = store.lookupPath(path);
+      return item === undefined ? [] : library.checkinComments(item);
+    },
+    rateLimitedCount: () => library.rateLimitedCount,
     throttledCounts: () => context.throttling.snapshot(),
     toleratedUploadAuthorizations: () => context.uploadAuthorization.toleratedCount,
     close: async () => {

@@ -62,6 +62,30 @@ export interface SeededFaults {
   maxFaults?: number;
 }
 
+/**
+ * A SharePoint library's own settings (business drives and document libraries only), each off unless set. Kept in
+ * one object so a drive carries them as a whole.
+ */
+export interface LibraryOptions {
+  /** "Require documents to be checked out": every upload leaves the file checked out until POST …/checkin. */
+  requireCheckout?: boolean;
+  /**
+   * Display names of required columns without a default value: an upload succeeds but leaves the file checked out,
+   * and checking it in is refused (400) because the columns are empty. Listed by GET {drive}/list/columns.
+   */
+  requiredColumns?: string[];
+  /** Answer 400 "The request is malformed or incorrect." to a createUploadSession whose item has fileSystemInfo. */
+  refuseFileSystemInfoAtCreation?: boolean;
+  /** Files (by path) someone holds open: writes to them (replace, PATCH, DELETE, check-in) answer 423 Locked. */
+  locked?: (path: string) => boolean;
+  /**
+   * The app's resource-unit budget per minute (1 per GET, 2 per other request, both origins): from 80 % of it on,
+   * answers carry RateLimit-Limit/-Remaining/-Reset; past it, 429 with Retry-After until the minute is over. The
+   * service sends these headers to app-only callers; this emulator sends them to whoever holds a token.
+   */
+  rateLimit?: { resourceUnitsPerMinute: number };
+}
+
 export interface OneDriveEmulatorOptions {
   accessToken?: string;
   /** Default "personal". The drive's `driveType`, also in every item's `parentReference.driveType`. */
@@ -104,6 +128,8 @@ export interface OneDriveEmulatorOptions {
    * header anyway (rclone 1.60 does), never for the product's tests. Default false.
    */
   tolerateAuthorizationOnUploadUrls?: boolean;
+  /** Library settings of a business drive or document library (see LibraryOptions); refused on a personal drive. */
+  library?: LibraryOptions;
 }
 
 export interface EmulatedItem {
@@ -165,6 +191,10 @@ export interface OneDriveEmulator {
   waitForStalled(count?: number): Promise<RecordedRequest[]>;
   /** Destroys the connections of stalled requests that are still open (a reset after a server-side timeout). */
   dropStalled(): number;
+  /** The comments of every check-in of the file at path, oldest first (library.requireCheckout). */
+  checkinComments(path: string): string[];
+  /** Requests answered 429 for going over library.rateLimit's budget. */
+  rateLimitedCount(): number;
   /** Throttled answers so far per origin: throttle faults and, with throttleScope "service", the window's 429s. */
   throttledCounts(): { graph: number; upload: number };
   /** Requests on uploadUrls let through with an Authorization header (tolerateAuthorizationOnUploadUrls). */

@@ -17,6 +17,7 @@ export async function handleUploadRequest(exchange: Exchange, context: EmulatorC
   if (await answerThrottleWindow(exchange, context)) return;
   const fault = context.faults.take(requestClass, { origin: "upload", method, url: exchange.req.url ?? "/", headers: exchange.record.headers });
   if (await answerPreActionFault(exchange, context, fault)) return;
+  if (await context.library.meter(exchange)) return;
 
   if (exchange.header("authorization") !== undefined && context.uploadAuthorization.tolerate) {
     context.uploadAuthorization.toleratedCount += 1;

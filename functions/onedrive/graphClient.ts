@@ -17,7 +17,10 @@ import type {
   BatchResponseBody,
   BatchSubRequest,
   BatchSubResponse,
+  CheckinBody,
+  ColumnDefinition,
   CreateFolderBody,
+  Drive,
   CreateUploadSessionBody,
   DriveItem,
   DriveItemCollection,
@@ -99,6 +102,11 @@ export class GraphClient {
   readonly throttle: ThrottleGate;
   /** Folder path → id; the promise is shared so concurrent transfers into one folder create it once. */
   private readonly folderIds = new Map<string, Promise<ResolvedFolder>>();
+  /**
+   * Some OneDrive for Business drives answer 400 to fileSystemInfo in createUploadSession's item; once this drive
+   * did, later sessions leave it out at once (the time is then set by a PATCH after the commit).
+   */
+  private refusesTimesAtCreation = false;
 
   constructor(options: GraphClientOptions) {
     const base = new URL(options.baseUrl);
@@ -174,27 +182,63 @@ export class GraphClient {
   /**
    * Parent-id form with every field explicit: the service's real default for a missing conflictBehavior is
    * replace (not the documented fail), and fileSize lets it refuse an over-quota file (507) before any bytes.
+   * The time goes in too, since a PATCH afterwards makes a second version on business drives; a drive that refuses
+   * it (400 on a body without it being accepted) gets sessions without it from then on, and `lastModifiedSet`
+   * false tells the caller to set the time after the commit.
    */
-  async createUploadSession(parentId: string, name: string, item: CreateUploadSessionItem): Promise<UploadSessionInfo> {
+  async createUploadSession(parentId: string, name: string, item: CreateUploadSessionItem): Promise<UploadSessionInfo & { lastModifiedSet: boolean }> {
     assertName(name);
     if (!Number.isSafeInteger(item.fileSize) || item.fileSize <= 0) {
       throw new RangeError(`createUploadSession needs fileSize > 0 (got ${item.fileSize}); upload sessions cannot carry empty files, use uploadSmallFile`);
     }
-    const body: CreateUploadSessionBody = {
-      item: {
-        "@microsoft.graph.conflictBehavior": item.conflictBehavior,
-        name,
-        fileSize: item.fileSize,
-        fileSystemInfo: { lastModifiedDateTime: item.lastModifiedDateTime },
-      },
+    const withoutTime: CreateUploadSessionBody = {
+      item: { "@microsoft.graph.conflictBehavior": item.conflictBehavior, name, fileSize: item.fileSize },
     };
-    const session = this.required(
-      await this.call<UploadSessionInfo>("POST", `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/createUploadSession`, { json: body }),
-    );
+    const path = `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/createUploadSession`;
+    let session: UploadSessionInfo | undefined;
+    let lastModifiedSet = false;
+    if (!this.refusesTimesAtCreation) {
+      const withTime: CreateUploadSessionBody = { item: { ...withoutTime.item, fileSystemInfo: { lastModifiedDateTime: item.lastModifiedDateTime } } };
+      try {
+        session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withTime }));
+        lastModifiedSet = true;
+      } catch (error) {
+        if (!isBareInvalidRequest(error)) throw error;
+        session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
+        this.refusesTimesAtCreation = true;
+      }
+    } else {
+      session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
+    }
     if (typeof session.uploadUrl !== "string" || session.uploadUrl === "") {
       throw new Error(`Graph createUploadSession for '${name}' answered without an uploadUrl`);
     }
-    return session;
+    return { ...session, lastModifiedSet };
+  }
+
+  /** Whether this drive refused fileSystemInfo at session creation (see createUploadSession). */
+  get setsTimesAfterCommit(): boolean {
+    return this.refusesTimesAtCreation;
+  }
+
+  /** The drive's quota as Graph reports it (GET {drive}); undefined fields when the drive does not say. */
+  async getDriveQuota(): Promise<NonNullable<Drive["quota"]>> {
+    return this.required(await this.call<Drive>("GET", this.drivePath)).quota ?? {};
+  }
+
+  /**
+   * Checks a checked-out file in, publishing it to everyone with read access. Not sent again after a lost answer:
+   * a second check-in of a published file is refused, so the caller reads the item back instead.
+   */
+  async checkin(itemId: string, comment: string): Promise<void> {
+    const body: CheckinBody = { comment };
+    await this.call<unknown>("POST", `${this.itemPath(itemId)}/checkin`, { json: body, retryWithoutAnswer: false });
+  }
+
+  /** The library's columns (GET {drive}/list/columns); only SharePoint-backed drives have them. */
+  async listColumns(): Promise<ColumnDefinition[]> {
+    const page = this.required(await this.call<{ value?: ColumnDefinition[] }>("GET", `${this.drivePath}/list/columns`));
+    return page.value ?? [];
   }
 
   /** One-request upload (PUT …/content), for empty and small files; the only way to create a 0-byte file. */
@@ -347,6 +391,11 @@ interface ResolvedFolder {
 
 function lastModifiedBody(lastModifiedDateTime: string): { fileSystemInfo: { lastModifiedDateTime: string } } {
   return { fileSystemInfo: { lastModifiedDateTime } };
+}
+
+/** A plain 400 invalidRequest, with no inner code naming a cause (a bad name or path has its own). */
+function isBareInvalidRequest(error: unknown): boolean {
+  return error instanceof GraphError && error.status === 400 && (error.code === "" || error.code === "invalidRequest") && error.innerCodes.length === 0;
 }
 
 function assertName(name: string): void {

@@ -49,6 +49,37 @@ export interface DriveItem {
   /** Present (an empty object) only on the drive's root folder. */
   root?: Record<string, unknown>;
   fileSystemInfo?: FileSystemInfo;
+  /** On a SharePoint library that uses check-out: whether the current version is checked out or published. */
+  publication?: PublicationFacet;
+}
+
+/** https://learn.microsoft.com/graph/api/resources/publicationfacet */
+export interface PublicationFacet {
+  level?: "published" | "checkout" | string;
+  versionId?: string;
+}
+
+/** GET {drive}: only the quota is read. https://learn.microsoft.com/graph/api/resources/quota */
+export interface Drive {
+  id?: string;
+  driveType?: string;
+  quota?: { total?: number; used?: number; remaining?: number; state?: string };
+}
+
+/** A library column (GET {drive}/list/columns). https://learn.microsoft.com/graph/api/resources/columndefinition */
+export interface ColumnDefinition {
+  name?: string;
+  displayName?: string;
+  required?: boolean;
+  readOnly?: boolean;
+  hidden?: boolean;
+  /** Absent or null when the column has no default value. */
+  defaultValue?: { value?: string } | null;
+}
+
+/** Body of POST {item}/checkin. https://learn.microsoft.com/graph/api/driveitem-checkin */
+export interface CheckinBody {
+  comment: string;
 }
 
 /** A page of a collection; `@odata.nextLink` is an absolute URL to the next page. */
@@ -63,7 +94,8 @@ export interface CreateUploadSessionBody {
     "@microsoft.graph.conflictBehavior": ConflictBehavior;
     name: string;
     fileSize: number;
-    fileSystemInfo: { lastModifiedDateTime: string };
+    /** Left out on a drive that refuses it at creation (then set by a PATCH after the commit). */
+    fileSystemInfo?: { lastModifiedDateTime: string };
   };
 }
 

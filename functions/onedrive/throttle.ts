@@ -27,9 +27,18 @@ export interface ThrottleClock {
   sleep: (delayMs: number, abortSignal?: AbortSignalLike) => Promise<void>;
 }
 
+/**
+ * SharePoint's RateLimit headers (IETF draft-03, sent best effort to app-only callers once 80 % of the app's
+ * resource units for the minute are used): when fewer than this share of the budget remains, requests wait for
+ * RateLimit-Reset instead of running into a 429, which still counts against the budget and stops everything.
+ */
+export const RATE_LIMIT_LOW_SHARE = 0.1;
+
 export class ThrottleGate {
   private openAt = 0;
   private cause = "";
+  /** Gates of the other services that draw on the same resource-unit budget (Graph and the upload host). */
+  private readonly budgetPeers = new Set<ThrottleGate>();
 
   constructor(
     readonly service: string,
@@ -68,12 +77,43 @@ export class ThrottleGate {
     }
   }
 
-  /** Closes the gate when a response is a throttling answer with a requested wait. */
+  /** This gate and `other` spend one budget: a nearly spent budget seen by either holds both back. */
+  shareBudgetWith(other: ThrottleGate): void {
+    if (other === this) return;
+    this.budgetPeers.add(other);
+    other.budgetPeers.add(this);
+  }
+
+  /**
+   * Closes the gate when a response is a throttling answer with a requested wait, or when its RateLimit headers say
+   * the budget is nearly spent (then the gates sharing the budget close too, until RateLimit-Reset).
+   */
   observe(response: PipelineResponse, cause: string): void {
+    const budget = nearlySpentBudget(response.headers);
+    if (budget !== undefined) {
+      const budgetCause = `RateLimit-Remaining ${budget.remaining} of ${budget.limit}`;
+      for (const gate of [this, ...this.budgetPeers]) gate.close(budget.resetMs, budgetCause);
+    }
     if (!THROTTLE_STATUSES.has(response.status)) return;
     const waitMs = parseRetryAfterMs(response.headers, this.clock.now());
     if (waitMs !== undefined && waitMs > 0) this.close(waitMs, cause);
   }
+}
+
+/**
+ * RateLimit-Limit, -Remaining and -Reset (delta seconds) when all three are whole numbers and what remains is below
+ * RATE_LIMIT_LOW_SHARE of the limit; undefined otherwise (absent, malformed, or plenty left).
+ */
+function nearlySpentBudget(headers: { get(name: string): string | undefined }): { limit: number; remaining: number; resetMs: number } | undefined {
+  const read = (name: string): number | undefined => {
+    const value = headers.get(name)?.trim();
+    return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+  };
+  const limit = read("ratelimit-limit");
+  const remaining = read("ratelimit-remaining");
+  const resetSeconds = read("ratelimit-reset");
+  if (limit === undefined || remaining === undefined || resetSeconds === undefined || limit === 0 || resetSeconds === 0) return undefined;
+  return remaining < limit * RATE_LIMIT_LOW_SHARE ? { limit, remaining, resetMs: resetSeconds * 1000 } : undefined;
 }
 
 /** Every attempt passes the gate first; every throttling answer closes it for all. Goes inside the retry loop. */

@@ -81,6 +81,8 @@ export class TransferEngine {
       sleep,
       log: dependencies.log ?? silentLog,
     };
+    // SharePoint counts Graph calls and uploads against one resource-unit budget per app.
+    this.services.graph.throttle.shareBudgetWith(this.services.uploads.throttle);
   }
 
   /**

@@ -19,6 +19,7 @@ import { failureFields } from "./failureCause";
 import { failureKind } from "./failureKind";
 import { FragmentReader } from "./fragmentReader";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
+import { explainQuotaRefusal, isLockedAnswer, LOCK_RETRY_MS, settleOnLibrary } from "./libraryRules";
 import { uploadByFirstTakingPath, type UploadContext } from "./uploadPaths";
 
 /** A holder renews its claim this often while it works. */
@@ -163,6 +164,7 @@ async function transferUnderClaim(
       }
     }
   } catch (error) {
+    if (isLockedAnswer(error) && !claimed.signal.aborted) return await handOverWhileLocked(services, claimed, rowAtClaim, blob, destination, error);
     const throttled = throttleWait(error);
     if (throttled !== undefined && !claimed.signal.aborted) return await handOverWhileThrottled(services, claimed, blob, destination, throttled, error);
     return await recordFailure(services, claimed, rowAtClaim, blob, destination, error);
@@ -197,6 +199,26 @@ async function handOverWhileThrottled(
   const { lastErrorCode, lastRequestId } = failureFields(error);
   await claimed.release(throttledChanges(retryAfterMs, message, { lastErrorCode, lastRequestId }, services.now())).catch(() => undefined);
   return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: retryAfterMs });
+}
+
+/**
+ * OneDrive answered 423 Locked: someone has the file open. Not a failure of the file: the row keeps its session
+ * and checkpoint as after any temporary failure, and the caller comes back after LOCK_RETRY_MS (a continuation
+ * message that becomes visible then; a CLI run reports the file unfinished).
+ */
+async function handOverWhileLocked(
+  services: TransferServices,
+  claimed: ClaimedRow,
+  rowAtClaim: LedgerRecord,
+  blob: SourceBlob,
+  destination: Destination,
+  error: unknown,
+): Promise<FileOutcome> {
+  const message = `OneDrive reports "${destination.fullPath}" locked (someone has it open); trying again in ${LOCK_RETRY_MS / 1000} s (${errorText(error)})`;
+  services.log.warn(`${blob.name}: ${message}`);
+  const attempts = attemptNumber(rowAtClaim, blob.etag);
+  await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, message, services.now())).catch(() => undefined);
+  return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: LOCK_RETRY_MS });
 }
 
 /** A wait another run recorded (throttledChanges) holds this process's Graph requests back too, as its own would. */
@@ -239,6 +261,7 @@ async function transferVersion(
     }
     await context.reader.settle();
     const verified = await verifyUpload(services, blob, destination, result);
+    verified.item = await settleOnLibrary(services, blob, destination, verified.item);
     return await recordVerifiedUpload(services, claimed, blob, destination, verified, startedAt, attemptStart);
   } finally {
     await context.reader.settle();
@@ -261,6 +284,7 @@ async function recordFailure(
 ): Promise<FileOutcome> {
   // A claim lost or lapsed belongs to the next holder now: nothing more is written or cancelled here.
   if (error instanceof ClaimLostError || claimed.signal.aborted) return outcome(blob.name, destination, "busy", { error: errorText(claimed.signal.aborted ? claimed.signal.reason : error) });
+  error = await explainQuotaRefusal(services, blob, error);
   const message = errorText(error);
   if (isRelinkRequired(error)) {
     await claimed.release(failureRecordChanges(message, failureFields(error), services.now())).catch(() => undefined);

@@ -19,7 +19,8 @@ export function failureKind(error: unknown): FailureKind {
   if (error instanceof PermanentUploadError) return "permanent";
   // The blob changed under the transfer: bytes already sent belong to another version.
   if (error instanceof BlobChangedError) return "permanent";
-  if (error instanceof GraphError) return isRetryableAnswer(error) ? "temporary" : "permanent";
+  // 423 Locked: someone has the file open; it clears when they close it.
+  if (error instanceof GraphError) return isRetryableAnswer(error) || error.status === 423 ? "temporary" : "permanent";
   return "temporary";
 }
 

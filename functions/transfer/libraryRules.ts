@@ -1,0 +1,124 @@
+import { errorText } from "../shared/errorText";
+import { GraphError } from "../onedrive/graphError";
+import type { ColumnDefinition, DriveItem } from "../onedrive/graphTypes";
+import type { SourceBlob } from "../storage/blobSource";
+import type { Destination } from "./destinationPath";
+import { PermanentUploadError } from "./sessionUpload";
+import type { TransferServices } from "./transferTypes";
+
+/*
+ * What business drives and SharePoint document libraries ask of a file once OneDrive holds it, and how their
+ * refusals are worded for the person who has to act: the time a drive would not take at creation, check-out, required
+ * columns, locks and quota. docs/business-and-sharepoint.md explains each.
+ */
+
+/** A file someone holds open stays locked while they work: the transfer steps back this long before trying again. */
+export const LOCK_RETRY_MS = 5 * 60_000;
+
+/** A stored time this close to the blob's is the blob's (Graph keeps whole seconds on some drives). */
+const SAME_TIME_MS = 1_000;
+
+/** The library's own column that holds the file name: required, and always filled by the upload itself. */
+const FILE_NAME_COLUMN = "FileLeafRef";
+
+/**
+ * After verification: sets the blob's time where the drive would not take it at creation (each PATCH there makes a
+ * version, so only then), and checks in a file the library left checked out (invisible to others until then).
+ * Returns the item as it now stands.
+ */
+export async function settleOnLibrary(services: TransferServices, blob: SourceBlob, destination: Destination, item: DriveItem): Promise<DriveItem> {
+  let current = item;
+  const storedTime = Date.parse(current.fileSystemInfo?.lastModifiedDateTime ?? "");
+  if (!(Math.abs(storedTime - blob.lastModified.getTime()) < SAME_TIME_MS)) {
+    current = await services.graph.setLastModified(current.id, blob.lastModified.toISOString());
+  }
+  if (current.publication?.level !== "checkout") return current;
+  return checkIn(services, blob, destination, current);
+}
+
+/** The check-in comment says where the file came from, so a library's version history names the blob. */
+export function checkinComment(blob: Pick<SourceBlob, "name">): string {
+  return `Copied by onedrive-connector from blob "${blob.name}"`;
+}
+
+async function checkIn(services: TransferServices, blob: SourceBlob, destination: Destination, item: DriveItem): Promise<DriveItem> {
+  try {
+    await services.graph.checkin(item.id, checkinComment(blob));
+  } catch (error) {
+    if (!(error instanceof GraphError) || error.status === 423 || error.status >= 500 || error.status === 429) throw error;
+    // An earlier check-in whose answer was lost leaves the file published, and this one refused.
+    const now = await services.graph.getItem(item.id);
+    if (now.publication?.level !== "checkout") return now;
+    throw new PermanentUploadError(await checkinRefusalMessage(services, destination, error), error);
+  }
+  const after = await services.graph.getItem(item.id);
+  if (after.publication?.level === "checkout") {
+    throw new PermanentUploadError(
+      `OneDrive accepted the check-in of "${destination.fullPath}" but still shows it checked out, so no one else can see it. Check it in from the library, or ask its owner; the blob was left untouched.`,
+    );
+  }
+  services.log.info(`${blob.name}: the library requires check-out; "${destination.fullPath}" was checked in so others can see it`);
+  return after;
+}
+
+/**
+ * The check-in was refused: a required column without a default value is the documented cause (SharePoint keeps
+ * such a file checked out to the uploader until someone fills the column), so the library's columns are read to
+ * name it. Reading them may be denied (Files.* permissions do not cover the list); the message then says what to look for.
+ */
+async function checkinRefusalMessage(services: TransferServices, destination: Destination, refusal: GraphError): Promise<string> {
+  let required: string[] | undefined;
+  try {
+    required = (await services.graph.listColumns()).filter(isUnfillableRequiredColumn).map((column) => column.displayName || column.name || "?");
+  } catch {
+    required = undefined;
+  }
+  const stays = `OneDrive left "${destination.fullPath}" checked out to this account, where no one else can see it`;
+  if (required !== undefined && required.length > 0) {
+    const named = required.map((name) => `"${name}"`).join(", ");
+    return `the library requires ${required.length === 1 ? "column" : "columns"} ${named}, which an upload cannot fill, so ${stays}. ` +
+      `Give ${required.length === 1 ? "the column" : "each column"} a default value or make ${required.length === 1 ? "it" : "them"} optional in the library's settings, then run again (check-in answered: ${errorText(refusal)}). The blob was left untouched.`;
+  }
+  return `${stays}, and refused to check it in (${errorText(refusal)}). A required library column without a default value is the usual cause: give it a default value or make it optional, then run again. The blob was left untouched.`;
+}
+
+function isUnfillableRequiredColumn(column: ColumnDefinition): boolean {
+  const hasDefault = column.defaultValue !== undefined && column.defaultValue !== null && (column.defaultValue.value ?? "") !== "";
+  return column.required === true && !column.readOnly && !column.hidden && !hasDefault && column.name !== FILE_NAME_COLUMN;
+}
+
+/** 423 Locked: someone has the file open (co-authoring, or checked out to another person). */
+export function isLockedAnswer(error: unknown): error is GraphError {
+  return error instanceof GraphError && error.status === 423;
+}
+
+/**
+ * 507 (quotaLimitReached / insufficientStorage): the drive has no room for the file. The answer names no figures,
+ * so the drive's free space is read and put beside the file's size, as a permanent failure of this file.
+ */
+export async function explainQuotaRefusal(services: TransferServices, blob: SourceBlob, error: unknown): Promise<unknown> {
+  if (!(error instanceof GraphError) || !(error.status === 507 || error.hasCode("quotaLimitReached") || error.hasCode("insufficientStorage"))) return error;
+  let free: number | undefined;
+  try {
+    free = (await services.graph.getDriveQuota()).remaining;
+  } catch {
+    free = undefined;
+  }
+  const has = free === undefined ? "OneDrive has too little free space" : `OneDrive has ${sizeText(free)} free`;
+  return new PermanentUploadError(
+    `${has}, and the file needs ${sizeText(blob.size)}: free space on the drive or raise its quota, then run again; the blob was left untouched (${error.message})`,
+    error,
+  );
+}
+
+function sizeText(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${bytes} bytes`;
+  const units = ["MiB", "GiB", "TiB"];
+  let value = bytes / (1024 * 1024);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}

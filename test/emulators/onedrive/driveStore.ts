@@ -60,8 +60,6 @@ export class DriveStore {
   private fileBytes = 0;
   /** Told of every file an upload wrote (markHashPending), for the library's check-out rules. */
   afterUploadWrite: (item: StoredItem) => void = () => {};
-  /** Adds what the library says about an item (its publication facet) to its driveItem JSON. */
-  decorateItemJson: (item: StoredItem, json: Record<string, unknown>) => void = () => {};
 
   constructor(
     readonly driveType: DriveType,
@@ -258,7 +256,6 @@ export class DriveStore {
       if (item.hashMissingForGets === 0) file.hashes = { quickXorHash: item.quickXorHash };
       json.file = file;
     }
-    this.decorateItemJson(item, json);
     return json;
   }
 

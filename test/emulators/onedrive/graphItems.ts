@@ -13,6 +13,34 @@ export function itemJson(context: EmulatorContext, item: StoredItem): Record<str
   return context.store.driveItemJson(item, context.graphEndpoint);
 }
 
+/** driveItem properties (https://learn.microsoft.com/graph/api/resources/driveitem) a `$select` may name. */
+const DRIVE_ITEM_PROPERTIES = new Set([
+  "audio", "bundle", "cTag", "content", "createdBy", "createdDateTime", "deleted", "description", "eTag", "file",
+  "fileSystemInfo", "folder", "id", "image", "lastModifiedBy", "lastModifiedDateTime", "location", "malware", "name",
+  "package", "parentReference", "pendingOperations", "photo", "publication", "remoteItem", "root", "searchResult",
+  "shared", "sharepointIds", "size", "specialFolder", "video", "webDavUrl", "webUrl",
+]);
+
+/**
+ * An item GET with `$select`: only the named properties, in OData's comma-separated list; an unknown name is 400.
+ * `publication` is not returned by default and comes only this way, on SharePoint-backed drives.
+ */
+export function selectedItemJson(context: EmulatorContext, item: StoredItem, select: string): Record<string, unknown> {
+  const names = select.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const unknown = names.find((name) => !DRIVE_ITEM_PROPERTIES.has(name));
+  if (unknown !== undefined) {
+    throw new ServiceError(400, "BadRequest", `Could not find a property named '${unknown}' on type 'microsoft.graph.driveItem'.`);
+  }
+  const full = itemJson(context, item);
+  if (context.business) {
+    const publication = context.library.publicationOf(item);
+    if (publication !== undefined) full.publication = publication;
+  }
+  const selected: Record<string, unknown> = {};
+  for (const name of names) if (full[name] !== undefined) selected[name] = full[name];
+  return selected;
+}
+
 export function itemNotFound(): ServiceError {
   return new ServiceError(404, "itemNotFound", "The resource could not be found.");
 }

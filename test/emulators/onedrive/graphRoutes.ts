@@ -18,6 +18,7 @@ import {
   parseTimes,
   resolveExisting,
   resolveWriteTarget,
+  selectedItemJson,
 } from "./graphItems";
 
 const PAGE_SIZE = 200;
@@ -64,7 +65,8 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
   switch (`${method} ${address.action ?? ""}`) {
     case "GET ": {
       const item = resolveExisting(context, address);
-      await exchange.sendJson(200, itemJson(context, item));
+      const select = exchange.url.searchParams.get("$select");
+      await exchange.sendJson(200, select === null ? itemJson(context, item) : selectedItemJson(context, item, select));
       context.store.noteRead(item);
       return;
     }

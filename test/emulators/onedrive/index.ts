@@ -80,7 +80,6 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   const storeContent = options.storeContent ?? true;
   const library = new LibraryPolicies(options.library ?? {}, store, now);
   store.afterUploadWrite = (item) => library.uploadWritten(item);
-  store.decorateItemJson = (item, json) => library.decorate(item, json);
   const context: EmulatorContext = {
     store,
     sessions: new SessionRegistry(store, uploadOrigin, {

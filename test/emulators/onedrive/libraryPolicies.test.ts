@@ -21,6 +21,13 @@ async function uploadBySession(emulator: OneDriveEmulator, path: string, content
   return last.body;
 }
 
+/** publication.level as Graph returns it: only when `$select` names it. */
+async function publicationLevel(emulator: OneDriveEmulator, itemId: string): Promise<string | undefined> {
+  const answer = await graph(emulator, "GET", `/me/drive/items/${itemId}?$select=id,publication`);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body.publication?.level;
+}
+
 describe("OneDrive emulator: library settings of business drives and document libraries", () => {
   test("library options are refused on a personal drive", async () => {
     await assert.rejects(startOneDriveEmulator({ library: { requireCheckout: true } }), /SharePoint's/);
@@ -31,16 +38,20 @@ describe("OneDrive emulator: library settings of business drives and document li
   test("requireCheckout: an upload (session or simple PUT) is left checked out until POST …/checkin publishes it", async () => {
     await withEmulator({ driveType: "documentLibrary", library: { requireCheckout: true } }, async (emulator) => {
       const bySession = await uploadBySession(emulator, "by-session.bin", patternBytes(1000, 2));
-      assert.equal(bySession.publication.level, "checkout");
+      assert.equal(bySession.publication, undefined, "not returned by default");
+      assert.equal(await publicationLevel(emulator, bySession.id), "checkout");
       const simple = await graph(emulator, "PUT", `/me/drive/root:/${encodePath("simple.txt")}:/content`, { body: "hello" });
-      assert.equal(simple.body.publication.level, "checkout");
-      assert.equal((await graph(emulator, "GET", `/me/drive/items/${bySession.id}`)).body.publication.level, "checkout");
+      assert.equal(await publicationLevel(emulator, simple.body.id), "checkout");
+      assert.equal((await graph(emulator, "GET", `/me/drive/items/${bySession.id}`)).body.publication, undefined);
+      const selected = await graph(emulator, "GET", `/me/drive/items/${bySession.id}?$select=id,publication`);
+      assert.deepEqual(Object.keys(selected.body).sort(), ["id", "publication"], "only what $select names");
+      assert.equal((await graph(emulator, "GET", `/me/drive/items/${bySession.id}?$select=id,checkedOut`)).status, 400, "an unknown property");
 
       const checkin = await graph(emulator, "POST", `/me/drive/items/${bySession.id}/checkin`, { json: { comment: "from blob a/b.bin" } });
       assert.equal(checkin.status, 204);
       assert.equal(checkin.body, undefined);
       const after = (await graph(emulator, "GET", `/me/drive/items/${bySession.id}`)).body;
-      assert.equal(after.publication.level, "published");
+      assert.equal(await publicationLevel(emulator, bySession.id), "published");
       assert.notEqual(after.eTag, bySession.eTag, "the check-in makes a new version");
       assert.deepEqual(emulator.checkinComments("by-session.bin"), ["from blob a/b.bin"]);
 
@@ -50,20 +61,20 @@ describe("OneDrive emulator: library settings of business drives and document li
       const badBody = await graph(emulator, "POST", `/me/drive/items/${simple.body.id}/checkin`, { json: { checkInAs: "major" } });
       assert.equal(badBody.status, 400);
       // A seeded file was not uploaded: it is published.
-      emulator.putFile("seeded.txt", "x");
-      assert.equal((await graph(emulator, "GET", "/me/drive/root:/seeded.txt")).body.publication.level, "published");
+      assert.equal(await publicationLevel(emulator, emulator.putFile("seeded.txt", "x").id), "published");
     });
   });
 
-  test("a library without check-out rules reports no publication facet, and check-in of a file is refused", async () => {
+  test("a library without check-out rules reports files published, a personal drive no facet; check-in is refused", async () => {
     await withEmulator({ driveType: "business" }, async (emulator) => {
       const item = await uploadBySession(emulator, "plain.bin", patternBytes(100, 3));
-      assert.equal(item.publication, undefined);
+      assert.equal(await publicationLevel(emulator, item.id), "published");
       const checkin = await graph(emulator, "POST", `/me/drive/items/${item.id}/checkin`, { json: { comment: "x" } });
       assert.equal(checkin.status, 400);
     });
     await withEmulator({}, async (emulator) => {
       const item = await uploadBySession(emulator, "plain.bin", patternBytes(100, 3));
+      assert.equal(await publicationLevel(emulator, item.id), undefined);
       assert.equal((await graph(emulator, "POST", `/me/drive/items/${item.id}/checkin`, { json: {} })).status, 400);
       assert.equal((await graph(emulator, "GET", "/me/drive/list/columns")).status, 400, "a personal drive has no list");
     });
@@ -72,11 +83,11 @@ describe("OneDrive emulator: library settings of business drives and document li
   test("requiredColumns: the upload stays checked out, check-in is refused, and the list's columns name the column", async () => {
     await withEmulator({ driveType: "documentLibrary", library: { requiredColumns: ["Cost Centre"] } }, async (emulator) => {
       const item = await uploadBySession(emulator, "invoice.pdf", patternBytes(500, 4));
-      assert.equal(item.publication.level, "checkout");
+      assert.equal(await publicationLevel(emulator, item.id), "checkout");
       const checkin = await graph(emulator, "POST", `/me/drive/items/${item.id}/checkin`, { json: { comment: "x" } });
       assert.equal(checkin.status, 400);
       assert.equal(checkin.body.error.code, "invalidRequest");
-      assert.equal((await graph(emulator, "GET", `/me/drive/items/${item.id}`)).body.publication.level, "checkout");
+      assert.equal(await publicationLevel(emulator, item.id), "checkout");
       const columns = (await graph(emulator, "GET", "/me/drive/list/columns")).body.value as { displayName: string; required: boolean; defaultValue?: unknown }[];
       const required = columns.filter((column) => column.required && column.defaultValue === null && column.displayName !== "Name");
       assert.deepEqual(required.map((column) => column.displayName), ["Cost Centre"]);

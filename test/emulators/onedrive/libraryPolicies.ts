@@ -83,11 +83,14 @@ export class LibraryPolicies {
     return [...(this.comments.get(item.id) ?? [])];
   }
 
-  /** The publicationFacet of a file on a library that uses check-out; nothing where the library never checks out. */
-  decorate(item: StoredItem, json: Record<string, unknown>): void {
-    if (item.isFolder || !this.leavesUploadsCheckedOut) return;
+  /**
+   * The publicationFacet of a file (https://learn.microsoft.com/graph/api/resources/publicationfacet): "checkout"
+   * while an upload left it checked out, else "published". Graph returns it only when `$select` names it.
+   */
+  publicationOf(item: StoredItem): Record<string, unknown> | undefined {
+    if (item.isFolder) return undefined;
     const checkedOut = this.checkedOut.has(item.id);
-    json.publication = { level: checkedOut ? "checkout" : "published", versionId: checkedOut ? `${item.version}.1` : `${item.version}.0` };
+    return { level: checkedOut ? "checkout" : "published", versionId: checkedOut ? `${item.version}.1` : `${item.version}.0` };
   }
 
   /**

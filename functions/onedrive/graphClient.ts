@@ -24,6 +24,7 @@ import type {
   CreateUploadSessionBody,
   DriveItem,
   DriveItemCollection,
+  PublicationFacet,
   UploadSessionInfo,
 } from "./graphTypes";
 import {
@@ -71,6 +72,9 @@ export interface CreateUploadSessionItem {
   fileSize: number;
   lastModifiedDateTime: string;
 }
+
+/** The driveItem properties this product reads (see DriveItem), for a GET that must name them in `$select`. */
+const ITEM_PROPERTIES_READ = "id,name,size,eTag,cTag,createdDateTime,lastModifiedDateTime,webUrl,parentReference,file,folder,root,fileSystemInfo";
 
 /** Largest body uploadSmallFile sends; bigger files go through an upload session (what rclone and abraunegg do). */
 export const SIMPLE_UPLOAD_MAX_BYTES = 4 * 1024 * 1024;
@@ -143,8 +147,21 @@ export class GraphClient {
     return this.call<DriveItem>("GET", `${this.drivePath}/root:/${encodePath(path)}`, { tolerate: [404] });
   }
 
-  async getItem(itemId: string): Promise<DriveItem> {
-    return this.required(await this.call<DriveItem>("GET", this.itemPath(itemId)));
+  /**
+   * withPublication: also the file's publicationFacet (checked out or published), which Graph returns only when
+   * `$select` names it; every other field this product reads is then named too.
+   */
+  async getItem(itemId: string, options: { withPublication?: boolean } = {}): Promise<DriveItem> {
+    const query = options.withPublication ? `?$select=${ITEM_PROPERTIES_READ},publication` : "";
+    return this.required(await this.call<DriveItem>("GET", `${this.itemPath(itemId)}${query}`));
+  }
+
+  /**
+   * Whether the file is checked out or published (its publicationFacet), which Graph returns only when asked for by
+   * `$select`; undefined where the drive does not say (a personal drive).
+   */
+  async getPublication(itemId: string): Promise<PublicationFacet | undefined> {
+    return this.required(await this.call<DriveItem>("GET", `${this.itemPath(itemId)}?$select=id,publication`)).publication;
   }
 
   /** Every child of a folder, page after page (`@odata.nextLink`). */
@@ -183,10 +200,10 @@ export class GraphClient {
    * Parent-id form with every field explicit: the service's real default for a missing conflictBehavior is
    * replace (not the documented fail), and fileSize lets it refuse an over-quota file (507) before any bytes.
    * The time goes in too, since a PATCH afterwards makes a second version on business drives; a drive that refuses
-   * it (400 on a body without it being accepted) gets sessions without it from then on, and `lastModifiedSet`
-   * false tells the caller to set the time after the commit.
+   * it (400 on a body without it being accepted) gets sessions without it from then on; the caller then sets the
+   * time after the commit (the stored time differs from the blob's).
    */
-  async createUploadSession(parentId: string, name: string, item: CreateUploadSessionItem): Promise<UploadSessionInfo & { lastModifiedSet: boolean }> {
+  async createUploadSession(parentId: string, name: string, item: CreateUploadSessionItem): Promise<UploadSessionInfo> {
     assertName(name);
     if (!Number.isSafeInteger(item.fileSize) || item.fileSize <= 0) {
       throw new RangeError(`createUploadSession needs fileSize > 0 (got ${item.fileSize}); upload sessions cannot carry empty files, use uploadSmallFile`);
@@ -196,12 +213,10 @@ export class GraphClient {
     };
     const path = `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/createUploadSession`;
     let session: UploadSessionInfo | undefined;
-    let lastModifiedSet = false;
     if (!this.refusesTimesAtCreation) {
       const withTime: CreateUploadSessionBody = { item: { ...withoutTime.item, fileSystemInfo: { lastModifiedDateTime: item.lastModifiedDateTime } } };
       try {
         session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withTime }));
-        lastModifiedSet = true;
       } catch (error) {
         if (!isBareInvalidRequest(error)) throw error;
         session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
@@ -213,12 +228,7 @@ export class GraphClient {
     if (typeof session.uploadUrl !== "string" || session.uploadUrl === "") {
       throw new Error(`Graph createUploadSession for '${name}' answered without an uploadUrl`);
     }
-    return { ...session, lastModifiedSet };
-  }
-
-  /** Whether this drive refused fileSystemInfo at session creation (see createUploadSession). */
-  get setsTimesAfterCommit(): boolean {
-    return this.refusesTimesAtCreation;
+    return session;
   }
 
   /** The drive's quota as Graph reports it (GET {drive}); undefined fields when the drive does not say. */

@@ -5,6 +5,7 @@ import type { SourceBlob } from "../storage/blobSource";
 import type { ClaimedRow } from "../storage/ledger";
 import { doneChanges, type LedgerChanges } from "../storage/ledgerRow";
 import { applyAfterTransfer } from "./afterTransfer";
+import { isSharePointDriveType } from "./libraryRules";
 import type { Destination } from "./destinationPath";
 import { PermanentUploadError } from "./sessionUpload";
 import type { FileOutcome, TransferServices } from "./transferTypes";
@@ -43,7 +44,9 @@ export async function verifyUpload(
   // An item the Graph API itself answered with (simple and batched PUTs, a lookup) needs no second GET unless it
   // lacks its hash; the upload host's answer is never taken as it is.
   const answeredByGraph = uploaded.answeredBy === "graph" && (uploaded.item.file?.hashes?.quickXorHash || blob.size === 0);
-  const item = answeredByGraph ? uploaded.item : await readBackCommittedItem(services, blob, destination, uploaded.item.id);
+  // On SharePoint the read-back also asks whether the library left the file checked out (libraryRules.ts).
+  const withPublication = isSharePointDriveType(uploaded.item.parentReference?.driveType);
+  const item = answeredByGraph ? uploaded.item : await readBackCommittedItem(services, blob, destination, uploaded.item.id, withPublication);
   const verification = verifyStoredItem(item, {
     size: blob.size, quickXorHash: uploaded.quickXorHash, destination, conflictBehavior: services.settings.conflictBehavior,
   });
@@ -56,22 +59,22 @@ export async function verifyUpload(
 }
 
 /** GET /items/{id} through the Graph client, asked again (bounded) while a non-empty file has no hash yet. */
-async function readBackCommittedItem(services: TransferServices, blob: SourceBlob, destination: Destination, itemId: string): Promise<DriveItem> {
+async function readBackCommittedItem(services: TransferServices, blob: SourceBlob, destination: Destination, itemId: string, withPublication: boolean): Promise<DriveItem> {
   const startedAt = services.now();
-  let item = await getCommittedItem(services, destination, itemId);
+  let item = await getCommittedItem(services, destination, itemId, withPublication);
   for (const delayMs of HASH_REASK_DELAYS_MS) {
     if (item.file?.hashes?.quickXorHash || blob.size === 0) break;
     if (services.now() - startedAt + delayMs > MAX_HASH_WAIT_MS) break;
     await services.sleep(delayMs);
-    item = await getCommittedItem(services, destination, itemId);
+    item = await getCommittedItem(services, destination, itemId, withPublication);
   }
   return item;
 }
 
-async function getCommittedItem(services: TransferServices, destination: Destination, itemId: string): Promise<DriveItem> {
+async function getCommittedItem(services: TransferServices, destination: Destination, itemId: string, withPublication: boolean): Promise<DriveItem> {
   if (!itemId) throw new PermanentUploadError(`the upload of "${destination.fullPath}" was answered without an item id. The blob was left untouched.`);
   try {
-    return await services.graph.getItem(itemId);
+    return await services.graph.getItem(itemId, { withPublication });
   } catch (error) {
     if (error instanceof GraphError && error.status === 404) {
       throw new PermanentUploadError(

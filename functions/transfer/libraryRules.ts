@@ -1,4 +1,5 @@
 import { errorText } from "../shared/errorText";
+import type { GraphClient } from "../onedrive/graphClient";
 import { GraphError } from "../onedrive/graphError";
 import type { ColumnDefinition, DriveItem } from "../onedrive/graphTypes";
 import type { SourceBlob } from "../storage/blobSource";
@@ -21,6 +22,18 @@ const SAME_TIME_MS = 1_000;
 /** The library's own column that holds the file name: required, and always filled by the upload itself. */
 const FILE_NAME_COLUMN = "FileLeafRef";
 
+/** Drive types backed by SharePoint, where a library may leave uploads checked out (itemReference.driveType). */
+const SHAREPOINT_DRIVE_TYPES: ReadonlySet<string> = new Set(["business", "documentLibrary"]);
+
+/**
+ * A library's check-out rules hold for every file uploaded to it, so once a file came out published the next ones
+ * are not asked about (the question costs a request per file) until this long has passed, in case the rules change.
+ */
+const PUBLISHED_DRIVE_RECHECK_MS = 10 * 60_000;
+
+/** Per drive (its client) and process: whether the last upload asked about came out checked out, and when. */
+const lastPublicationSeen = new WeakMap<GraphClient, { checkedOut: boolean; at: number }>();
+
 /**
  * After verification: sets the blob's time where the drive would not take it at creation (each PATCH there makes a
  * version, so only then), and checks in a file the library left checked out (invisible to others until then).
@@ -30,10 +43,32 @@ export async function settleOnLibrary(services: TransferServices, blob: SourceBl
   let current = item;
   const storedTime = Date.parse(current.fileSystemInfo?.lastModifiedDateTime ?? "");
   if (!(Math.abs(storedTime - blob.lastModified.getTime()) < SAME_TIME_MS)) {
-    current = await services.graph.setLastModified(current.id, blob.lastModified.toISOString());
+    // A PATCH answer leaves out what the item was asked with `$select`: its check-out state stays as read.
+    current = { ...(await services.graph.setLastModified(current.id, blob.lastModified.toISOString())), publication: current.publication };
   }
-  if (current.publication?.level !== "checkout") return current;
+  if (!(await isLeftCheckedOut(services, current))) return current;
   return checkIn(services, blob, destination, current);
+}
+
+export function isSharePointDriveType(driveType: string | undefined): boolean {
+  return driveType !== undefined && SHAREPOINT_DRIVE_TYPES.has(driveType);
+}
+
+/**
+ * Graph reports a file's publication only when asked for it (`$select`): the read-back of a session upload asks
+ * (completion.ts); an item Graph answered with directly (small and empty files, recovery) is asked about here.
+ */
+async function isLeftCheckedOut(services: TransferServices, item: DriveItem): Promise<boolean> {
+  if (!isSharePointDriveType(item.parentReference?.driveType)) return false;
+  if (item.publication !== undefined) {
+    lastPublicationSeen.set(services.graph, { checkedOut: item.publication.level === "checkout", at: services.now() });
+    return item.publication.level === "checkout";
+  }
+  const seen = lastPublicationSeen.get(services.graph);
+  if (seen !== undefined && !seen.checkedOut && services.now() - seen.at < PUBLISHED_DRIVE_RECHECK_MS) return false;
+  const checkedOut = (await services.graph.getPublication(item.id))?.level === "checkout";
+  lastPublicationSeen.set(services.graph, { checkedOut, at: services.now() });
+  return checkedOut;
 }
 
 /** The check-in comment says where the file came from, so a library's version history names the blob. */
@@ -47,18 +82,16 @@ async function checkIn(services: TransferServices, blob: SourceBlob, destination
   } catch (error) {
     if (!(error instanceof GraphError) || error.status === 423 || error.status >= 500 || error.status === 429) throw error;
     // An earlier check-in whose answer was lost leaves the file published, and this one refused.
-    const now = await services.graph.getItem(item.id);
-    if (now.publication?.level !== "checkout") return now;
+    if ((await services.graph.getPublication(item.id))?.level !== "checkout") return item;
     throw new PermanentUploadError(await checkinRefusalMessage(services, destination, error), error);
   }
-  const after = await services.graph.getItem(item.id);
-  if (after.publication?.level === "checkout") {
+  if ((await services.graph.getPublication(item.id))?.level === "checkout") {
     throw new PermanentUploadError(
       `OneDrive accepted the check-in of "${destination.fullPath}" but still shows it checked out, so no one else can see it. Check it in from the library, or ask its owner; the blob was left untouched.`,
     );
   }
   services.log.info(`${blob.name}: the library requires check-out; "${destination.fullPath}" was checked in so others can see it`);
-  return after;
+  return item;
 }
 
 /**

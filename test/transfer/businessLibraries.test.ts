@@ -63,11 +63,25 @@ describe("business drives and document libraries: time, check-out, required colu
     for (const name of names) {
       assert.deepEqual(fixture.emulator.checkinComments(name), [`Copied by onedrive-connector from blob "${name}"`], name);
       const item = fixture.emulator.getItem(name)!;
-      const answer = await fetchItem(fixture, item.id);
-      assert.equal(answer.publication.level, "published", name);
+      assert.equal(await publicationLevel(fixture, item.id), "published", name);
       assert.equal(await fixture.container.getBlobClient(name).exists(), false, `${name}: verified, published, then deleted`);
     }
     assert.ok(fixture.log.lines.some((line) => /requires check-out.*checked in/.test(line)), fixture.log.lines.join("\n"));
+  });
+
+  test("a library that does not check out is asked about it once, not for every small file; a session upload's read-back asks anyway", async () => {
+    const fixture = await fixtureWith({}, { driveType: "documentLibrary" });
+    for (const name of ["a.txt", "b.txt", "c.txt"]) await fixture.putBlob(`small/${name}`, `small file ${name}`);
+    await fixture.putBlob("large/one.bin", randomContent(ONE_FRAGMENT_FILE));
+    const engine = fixture.engine();
+    for (const name of ["small/a.txt", "small/b.txt", "small/c.txt", "large/one.bin"]) {
+      assert.equal((await engine.transferBlob(name)).status, "uploaded", name);
+    }
+    const asked = fixture.emulator.requests.filter((request) => request.method === "GET" && decodeURIComponent(request.url).includes("publication"));
+    assert.equal(asked.length, 2, asked.map((request) => request.url).join("\n"));
+    assert.match(decodeURIComponent(asked[0].url), /\?\$select=id,publication$/, "the first small file is asked about");
+    assert.match(decodeURIComponent(asked[1].url), /\$select=id,name,size,.*,fileSystemInfo,publication$/, "the read-back names every field it reads");
+    assert.deepEqual(fixture.emulator.checkinComments("small/a.txt"), []);
   });
 
   test("a library with a required column the upload cannot fill: a clear, permanent per-file failure naming the column", async () => {
@@ -156,8 +170,10 @@ describe("business drives and document libraries: time, check-out, required colu
   });
 });
 
-/** The driveItem as Graph answers it, publication facet included (the emulator's getItem() has no such field). */
-async function fetchItem(fixture: TransferFixture, itemId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const response = await fetch(`${fixture.emulator.graphEndpoint}/v1.0/me/drive/items/${itemId}`, { headers: { authorization: `Bearer ${fixture.emulator.accessToken}` } });
-  return response.json();
+/** publication.level as Graph answers it when asked with `$select` (the emulator's getItem() has no such field). */
+async function publicationLevel(fixture: TransferFixture, itemId: string): Promise<string | undefined> {
+  const response = await fetch(`${fixture.emulator.graphEndpoint}/v1.0/me/drive/items/${itemId}?$select=id,publication`, {
+    headers: { authorization: `Bearer ${fixture.emulator.accessToken}` },
+  });
+  return ((await response.json()) as { publication?: { level?: string } }).publication?.level;
 }

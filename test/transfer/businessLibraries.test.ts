@@ -69,6 +69,28 @@ describe("business drives and document libraries: time, check-out, required colu
     assert.ok(fixture.log.lines.some((line) => /requires check-out.*checked in/.test(line)), fixture.log.lines.join("\n"));
   });
 
+  test("a check-in whose answer is lost is not sent again; the next attempt finds the file published and records it", async () => {
+    const fixture = await fixtureWith({}, {
+      driveType: "documentLibrary",
+      library: { requireCheckout: true },
+      faults: [{ kind: "stallAfterAction", target: "graph", match: (request) => request.method === "POST" && request.url.endsWith("/checkin") }],
+    });
+    await fixture.putBlob("lost/answer.bin", randomContent(ONE_FRAGMENT_FILE));
+    const short = { graphMs: 300, uploadControlMs: 300, fragmentMs: () => 300, blobReadMs: () => 300 };
+
+    const first = await fixture.engine({ attemptTimeouts: short }).transferBlob("lost/answer.bin");
+    assert.equal(first.status, "failed", "the attempt ends without knowing whether the check-in happened");
+    assert.match(first.error ?? "", /temporary failure/);
+    assert.deepEqual(fixture.emulator.checkinComments("lost/answer.bin"), ['Copied by onedrive-connector from blob "lost/answer.bin"'], "OneDrive did check it in");
+
+    const second = await fixture.engine({ attemptTimeouts: short }).transferBlob("lost/answer.bin");
+    assert.equal(second.status, "uploaded", `${second.error ?? ""}\n${fixture.log.lines.join("\n")}`);
+    const checkins = fixture.emulator.requests.filter((request) => request.url.endsWith("/checkin"));
+    assert.equal(checkins.length, 1, "the check-in was sent once");
+    assert.equal(fixture.emulator.requests.filter((request) => request.url.endsWith("/createUploadSession")).length, 1, "not uploaded again");
+    assert.equal((await fixture.engine().services.ledger.get("lost/answer.bin"))?.status, "done");
+  });
+
   test("a library that does not check out is asked about it once, not for every small file; a session upload's read-back asks anyway", async () => {
     const fixture = await fixtureWith({}, { driveType: "documentLibrary" });
     for (const name of ["a.txt", "b.txt", "c.txt"]) await fixture.putBlob(`small/${name}`, `small file ${name}`);

@@ -54,6 +54,10 @@ param sourceContainer string = 'outbox'
 param sourcePrefix string = ''
 
 @minLength(1)
+@description('Drive the files go to: me (the signed-in account\'s OneDrive), drive:<drive id>, user:<UPN or object id>, or a SharePoint document library URL as the browser shows it.')
+param destDrive string = 'me'
+
+@minLength(1)
 @description('OneDrive folder the files land under, created when missing. The drive root only when asked for with \'/\'.')
 param destFolder string = 'From Azure'
 
@@ -239,6 +243,7 @@ module functionApp 'modules/functionapp.bicep' = {
     settings: {
       sourceContainer: storage.outputs.sourceContainerName
       sourcePrefix: sourcePrefix
+      destDrive: destDrive
       destFolder: destFolder
       fragmentSizeMb: fragmentSizeMb
       conflictBehavior: conflictBehavior

@@ -1,3 +1,4 @@
+import { readDestinationDrive, type DestinationDriveSetting } from "./destinationDriveSetting";
 import { AFTER_TRANSFER_MODES, CONFLICT_BEHAVIORS, settingDefinition } from "./settingsSchema";
 
 export type ConflictBehavior = (typeof CONFLICT_BEHAVIORS)[number];
@@ -15,6 +16,8 @@ export interface EngineSettings {
   storage: StorageConnection;
   sourceContainer: string;
   sourcePrefix: string;
+  /** DEST_DRIVE, parsed; a library URL is resolved to a drive id when the engine first needs it. */
+  destDrive: DestinationDriveSetting;
   /** Normalised: no leading or trailing slash; empty means the drive root. */
   destFolder: string;
   fragmentSizeBytes: number;
@@ -175,6 +178,7 @@ export function readEngineSettings(reader: SettingsReader): EngineSettings {
     storage: storageConnection(reader),
     sourceContainer: containerName(reader, "SOURCE_CONTAINER"),
     sourcePrefix: reader.string("SOURCE_PREFIX").replace(/^\/+/, ""),
+    destDrive: readDestinationDrive(reader),
     destFolder: normaliseFolder(reader.string("DEST_FOLDER")),
     fragmentSizeBytes: fragmentSizeBytes(reader.integer("FRAGMENT_SIZE_MB", 1, 60)),
     conflictBehavior: reader.oneOf("CONFLICT_BEHAVIOR", CONFLICT_BEHAVIORS),

@@ -32,6 +32,12 @@ export const SETTINGS: readonly SettingDefinition[] = [
   },
   { name: "SOURCE_CONTAINER", group: "engine", description: "Blob container read", defaultValue: "outbox" },
   { name: "SOURCE_PREFIX", group: "engine", description: "Only blobs under this prefix; it is cut from the name to give the relative path", defaultValue: "" },
+  {
+    name: "DEST_DRIVE",
+    group: "engine",
+    description: "Drive the files go to: me (the signed-in account's OneDrive), drive:<drive id>, user:<UPN or object id>, or a SharePoint document library URL as the browser shows it",
+    defaultValue: "me",
+  },
   { name: "DEST_FOLDER", group: "engine", description: "OneDrive folder the relative paths land under; / for the drive root itself", defaultValue: "From Azure" },
   { name: "FRAGMENT_SIZE_MB", group: "engine", description: "Fragment size in MiB (what rclone calls chunk size), 1..60, rounded down to a multiple of 320 KiB", defaultValue: "10" },
   { name: "CONFLICT_BEHAVIOR", group: "engine", description: "When the OneDrive file exists: replace, rename or fail", defaultValue: "replace" },

@@ -61,8 +61,11 @@ export interface GraphClientOptions {
   retry?: Omit<RetryOptions, "maxAttempts">;
   /** Per-attempt timeout of a Graph call. Default 120 s. */
   requestTimeoutMs?: number;
-  /** Drive addressed by every call. Default "/me/drive" (delegated sign-in). */
-  drivePath?: string;
+  /**
+   * Drive addressed by every item call. Default "/me/drive" (delegated sign-in); null leaves it unset until
+   * useDrive() names it (a library whose drive id is only known after asking Graph).
+   */
+  drivePath?: string | null;
   /** Shared with every other client of the Graph API in the process (JSON batches included). */
   throttle?: ThrottleGate;
 }
@@ -94,7 +97,7 @@ export class GraphClient {
   /** Graph root including the version, without a trailing slash. */
   readonly baseUrl: string;
   private readonly baseOrigin: string;
-  private readonly drivePath: string;
+  private drive: DriveAddress | undefined;
   private readonly pipeline: Pipeline;
   private readonly httpClient: HttpClient;
   private readonly allowInsecureConnection: boolean;
@@ -119,7 +122,8 @@ export class GraphClient {
     }
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.baseOrigin = base.origin;
-    this.drivePath = (options.drivePath ?? "/me/drive").replace(/\/+$/, "");
+    const drivePath = options.drivePath === undefined ? "/me/drive" : options.drivePath;
+    this.drive = drivePath === null ? undefined : { drivePath: drivePath.replace(/\/+$/, ""), locationPath: "" };
     this.allowInsecureConnection = options.allowInsecureConnection ?? false;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.retryOptions = options.retry ?? {};
@@ -137,14 +141,34 @@ export class GraphClient {
     this.pipeline.addPolicy(graphTokenPolicy(options.tokenProvider, this.baseOrigin, this.allowInsecureConnection));
   }
 
+  /**
+   * Points every later item call at this drive. Called once the destination is resolved, before any item call; a
+   * different drive forgets the folder ids learnt on the old one.
+   */
+  useDrive(address: DriveAddress): void {
+    const drivePath = address.drivePath.replace(/\/+$/, "");
+    if (this.drive?.drivePath !== drivePath) this.folderIds.clear();
+    this.drive = { drivePath, locationPath: address.locationPath };
+  }
+
+  /** The drive root's decoded server-relative path ("/sites/Finance/Shared Documents"); "" on a personal drive. */
+  get driveLocationPath(): string {
+    return this.drive?.locationPath ?? "";
+  }
+
+  /** A GET of a Graph resource outside the drive (sites, drives by id), answered as JSON; a failure is a GraphError. */
+  async getResource<T>(path: string): Promise<T> {
+    return this.required(await this.call<T>("GET", path));
+  }
+
   async getRoot(): Promise<DriveItem> {
-    return this.required(await this.call<DriveItem>("GET", `${this.drivePath}/root`));
+    return this.required(await this.call<DriveItem>("GET", `${this.drivePath()}/root`));
   }
 
   /** "a/b/c.txt" relative to the drive root; undefined when nothing is there. "" is the root. */
   async getItemByPath(path: string): Promise<DriveItem | undefined> {
     if (path === "") return this.getRoot();
-    return this.call<DriveItem>("GET", `${this.drivePath}/root:/${encodePath(path)}`, { tolerate: [404] });
+    return this.call<DriveItem>("GET", `${this.drivePath()}/root:/${encodePath(path)}`, { tolerate: [404] });
   }
 
   /**
@@ -189,7 +213,7 @@ export class GraphClient {
   async ensureFolderPath(path: string): Promise<string> {
     const trimmed = path.replace(/^\/+|\/+$/g, "");
     if (trimmed !== "") {
-      const violation = checkOneDrivePath(trimmed);
+      const violation = checkOneDrivePath(trimmed, this.driveLocationPath);
       if (violation) throw new Error(`Cannot create OneDrive folder '${trimmed}': ${violation}`);
     }
     const segments = trimmed === "" ? [] : trimmed.split("/");
@@ -313,9 +337,14 @@ export class GraphClient {
     return `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/content?${query}`;
   }
 
+  private drivePath(): string {
+    if (this.drive === undefined) throw new Error("No drive chosen yet: the destination (DEST_DRIVE) must be resolved before any item call");
+    return this.drive.drivePath;
+  }
+
   private itemPath(itemId: string): string {
     if (itemId === "") throw new Error("empty OneDrive item id");
-    return `${this.drivePath}/items/${encodeURIComponent(itemId)}`;
+    return `${this.drivePath()}/items/${encodeURIComponent(itemId)}`;
   }
 
   private async createFolderAt(parentId: string, name: string, existingLookupPath: string): Promise<DriveItem> {
@@ -347,7 +376,7 @@ export class GraphClient {
           return { id: existing.id, createdNow: false };
         }
       }
-      const created = await this.createFolderAt(parent.id, segments[depth - 1], `${this.drivePath}/root:/${encodePath(path)}`);
+      const created = await this.createFolderAt(parent.id, segments[depth - 1], `${this.drivePath()}/root:/${encodePath(path)}`);
       return { id: created.id, createdNow: true };
     })();
     this.folderIds.set(path, resolving);
@@ -392,6 +421,14 @@ export class GraphClient {
       retryAfterMs: parseRetryAfterMs(response.headers, (this.retryOptions.now ?? Date.now)()),
     });
   }
+}
+
+/** Where item calls go: the Graph path of the drive, and its root's place in SharePoint for the path-length rule. */
+export interface DriveAddress {
+  /** "/me/drive" or "/drives/{id}". */
+  drivePath: string;
+  /** Decoded server-relative path of the drive root; "" when the drive's paths carry no site part (personal). */
+  locationPath: string;
 }
 
 interface ResolvedFolder {

@@ -19,11 +19,21 @@ const RESERVED_NAMES = new Set([
   ...Array.from({ length: 10 }, (_, digit) => `lpt${digit}`),
 ]);
 
-/** The first rule `relativePath` ("a/b/c.txt") breaks, as a sentence; undefined when OneDrive accepts it. */
-export function checkOneDrivePath(relativePath: string): string | undefined {
+/**
+ * The first rule `relativePath` ("a/b/c.txt") breaks, as a sentence; undefined when OneDrive accepts it.
+ * `driveLocationPath` is where the drive root sits in SharePoint ("/sites/Finance/Shared Documents"): the length
+ * rule counts the whole decoded path, that part included.
+ */
+export function checkOneDrivePath(relativePath: string, driveLocationPath = ""): string | undefined {
   if (relativePath === "") return "the path is empty";
-  if (relativePath.length >= MAX_PATH_LENGTH) {
-    return `the path is ${relativePath.length} characters; OneDrive allows under ${MAX_PATH_LENGTH}`;
+  const location = driveLocationPath.replace(/^\/+|\/+$/g, "");
+  const wholeLength = location === "" ? relativePath.length : location.length + 1 + relativePath.length;
+  if (wholeLength >= MAX_PATH_LENGTH) {
+    if (location === "") return `the path is ${relativePath.length} characters; OneDrive allows under ${MAX_PATH_LENGTH}`;
+    return (
+      `the path is ${wholeLength} characters counted as SharePoint counts it, from the site and library ("${location}/…"); ` +
+      `the rule is a whole decoded path under ${MAX_PATH_LENGTH} characters`
+    );
   }
   for (const segment of relativePath.split("/")) {
     const violation = checkName(segment);

@@ -82,7 +82,7 @@ async function refuseUnstorableName(
   options: TransferOptions,
 ): Promise<FileOutcome | undefined> {
   const controlProblem = controlCharacterProblem(blob.name);
-  const pathProblem = controlProblem ?? checkOneDrivePath(destination.fullPath);
+  const pathProblem = controlProblem ?? checkOneDrivePath(destination.fullPath, services.graph.driveLocationPath);
   if (!pathProblem) return undefined;
   const message = controlProblem
     ? `Blob "${escapeControlCharacters(blob.name)}" was refused: ${controlProblem}. Rename the blob; nothing was uploaded.`

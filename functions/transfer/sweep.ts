@@ -74,7 +74,7 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   const recorder = new LedgerWriteBatcher(services.ledger, { lingerMs: RECORD_LINGER_MS });
   const oneFragment = new BatchClaims(
     services,
-    pending.filter(({ blob }) => blob.size <= settings.fragmentSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath)),
+    pending.filter(({ blob }) => blob.size <= settings.fragmentSizeBytes && !checkOneDrivePath(destinationFor(blob.name, settings.sourcePrefix, settings.destFolder).fullPath, services.graph.driveLocationPath)),
     records,
     recorder,
   );

@@ -1,6 +1,8 @@
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { EngineSettings } from "../config/settings";
 import type { AccessTokenProvider } from "../onedrive/accessToken";
+import { destinationDriveKey } from "../config/destinationDriveSetting";
+import { destinationDisplay, resolveDestinationDrive, type ResolvedDestination, type ResolvedLibraryCache } from "../onedrive/destinationDrive";
 import { GraphClient } from "../onedrive/graphClient";
 import { defaultSleep } from "../onedrive/retryPolicy";
 import { UploadSessionClient } from "../onedrive/uploadSessionClient";
@@ -8,6 +10,7 @@ import { BlobSource } from "../storage/blobSource";
 import { newClaimOwner } from "../storage/claimOwner";
 import { Ledger } from "../storage/ledger";
 import { createStorageClients, type StorageClients } from "../storage/storageClients";
+import { tableLibraryCache } from "./destinationCache";
 import { transferBlob, type FileOutcome, type TransferLog, type TransferOptions, type TransferServices } from "./blobTransfer";
 import { FragmentBufferPool } from "./fragmentBufferPool";
 import { SmallFileBatcher } from "./smallFileBatch";
@@ -31,6 +34,14 @@ export interface EngineDependencies {
   attemptTimeouts?: AttemptTimeouts;
   /** The deployment's upload-URL seal (uploadUrlSealFor); without one, only this process's own sessions resume. */
   uploadUrlSeal?: UploadUrlSeal;
+  /** Where resolved library URLs are remembered; defaults to a row in the ledger table. */
+  libraryCache?: ResolvedLibraryCache;
+}
+
+/** The destination as the engine reports it: the resolved drive and the text a person reads. */
+export interface DestinationReport extends ResolvedDestination {
+  /** "Finance › Documents › From Azure". */
+  display: string;
 }
 
 export interface AttemptTimeouts {
@@ -45,6 +56,9 @@ export const silentLog: TransferLog = { info: () => undefined, warn: () => undef
 /** The one engine under every trigger and the CLI. */
 export class TransferEngine {
   readonly services: TransferServices;
+  private readonly libraryCache: ResolvedLibraryCache;
+  /** Shared by every invocation view of the engine: the destination is resolved once per process. */
+  private readonly destinationState: { resolving?: Promise<DestinationReport> } = {};
 
   constructor(readonly settings: EngineSettings, dependencies: EngineDependencies) {
     const storage = dependencies.storage ?? createStorageClients(settings.storage);
@@ -59,7 +73,11 @@ export class TransferEngine {
     const graph = new GraphClient({
       baseUrl: settings.graphBaseUrl, tokenProvider: dependencies.tokenProvider, httpClient: dependencies.httpClient, retry, allowInsecureConnection,
       requestTimeoutMs: timeouts?.graphMs,
+      // Any other drive is only addressed once destination() has resolved it.
+      drivePath: settings.destDrive.kind === "me" ? "/me/drive" : null,
     });
+    const ledgerTable = storage.tableClient(settings.ledgerTable);
+    this.libraryCache = dependencies.libraryCache ?? tableLibraryCache(ledgerTable, (message) => this.services.log.warn(message));
     const now = dependencies.now ?? Date.now;
     const sleep = dependencies.sleep ?? defaultSleep;
     this.services = {
@@ -67,7 +85,7 @@ export class TransferEngine {
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer), timeouts?.blobReadMs),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       fragmentBuffers: FragmentBufferPool.forTransfers(settings.fragmentSizeBytes, settings.transferConcurrency),
-      ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer),
+      ledger: new Ledger(ledgerTable, settings.sourceContainer),
       graph,
       smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),
       uploads: new UploadSessionClient({
@@ -92,17 +110,50 @@ export class TransferEngine {
    */
   forInvocation(log: TransferLog): TransferEngine {
     const view: TransferEngine = Object.create(TransferEngine.prototype);
-    Object.assign(view, { settings: this.settings, services: { ...this.services, log, workerId: newClaimOwner() } });
+    Object.assign(view, {
+      settings: this.settings,
+      services: { ...this.services, log, workerId: newClaimOwner() },
+      libraryCache: this.libraryCache,
+      destinationState: this.destinationState,
+    });
     return view;
+  }
+
+  /**
+   * DEST_DRIVE resolved to a drive (once per process; a failed attempt is tried again next time) and the Graph
+   * client pointed at it. Throws a DestinationError when the drive is missing or out of reach.
+   */
+  destination(): Promise<DestinationReport> {
+    if (this.destinationState.resolving === undefined) {
+      const { settings, graph, log } = this.services;
+      const resolving = resolveDestinationDrive(settings.destDrive, graph, { key: destinationDriveKey(settings.destDrive), store: this.libraryCache }).then((resolved) => {
+        graph.useDrive(resolved.address);
+        const report = { ...resolved, display: destinationDisplay(resolved, settings.destFolder) };
+        log.info(`Files go to ${report.display} (drive ${report.driveId}${report.driveType ? `, ${report.driveType}` : ""})`);
+        return report;
+      });
+      this.destinationState.resolving = resolving;
+      resolving.catch(() => {
+        if (this.destinationState.resolving === resolving) this.destinationState.resolving = undefined;
+      });
+    }
+    return this.destinationState.resolving;
   }
 
   /** One blob; its calls and waits end by `options.deadline` and with `options.abortSignal`. */
   transferBlob(blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
-    return withCallContext({ log: this.retryLog(), deadline: options.deadline, signal: options.abortSignal }, () => transferBlob(this.services, blobName, options));
+    return withCallContext({ log: this.retryLog(), deadline: options.deadline, signal: options.abortSignal }, async () => {
+      // Before the blob is read or its row claimed: a destination that cannot be used must touch nothing.
+      await this.destination();
+      return transferBlob(this.services, blobName, options);
+    });
   }
 
   sweep(observer?: SweepObserver, abortSignal?: AbortSignal): Promise<SweepSummary> {
-    return withCallContext({ log: this.retryLog(), signal: abortSignal }, () => sweep(this.services, observer));
+    return withCallContext({ log: this.retryLog(), signal: abortSignal }, async () => {
+      await this.destination();
+      return sweep(this.services, observer);
+    });
   }
 
   /** Retry and throttle lines go to the invocation's log (the clients are shared by every invocation of a process). */

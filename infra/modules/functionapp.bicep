@@ -35,6 +35,7 @@ param settings transferSettings
 type transferSettings = {
   sourceContainer: string
   sourcePrefix: string
+  destDrive: string
   destFolder: string
   fragmentSizeMb: int
   conflictBehavior: 'replace' | 'rename' | 'fail'
@@ -150,6 +151,7 @@ resource siteAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SOURCE_STORAGE__clientId: identityClientId
     SOURCE_CONTAINER: settings.sourceContainer
     SOURCE_PREFIX: settings.sourcePrefix
+    DEST_DRIVE: settings.destDrive
     DEST_FOLDER: settings.destFolder
     FRAGMENT_SIZE_MB: string(settings.fragmentSizeMb)
     CONFLICT_BEHAVIOR: settings.conflictBehavior

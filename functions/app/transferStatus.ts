@@ -1,6 +1,8 @@
 import type { LinkState } from "../auth/linkState";
 import type { SweepRunRecord } from "../storage/ledger";
 import { holdsLiveClaim, type FailureCause, type LedgerRecord, type TransferStatus } from "../storage/ledgerRow";
+import type { TransferEngine } from "../transfer/transferEngine";
+import { errorText } from "../shared/errorText";
 import { adviceFor } from "./failureAdvice";
 
 /** Failures listed by the status endpoint, newest first. */
@@ -105,6 +107,19 @@ export interface TransferStatusReport {
    * transferred twice in the window counts once.
    */
   last24Hours: { since: string; files: number; bytes: number };
+}
+
+/**
+ * The destination for the status report: resolved once per process by the engine; when it cannot be resolved the
+ * display says why (the same text the transfers log), so the status page shows what to fix.
+ */
+export async function statusDestination(engine: Pick<TransferEngine, "destination" | "settings">): Promise<NonNullable<TransferStatusReport["destination"]>> {
+  try {
+    const { display, kind, driveId } = await engine.destination();
+    return { display, kind, driveId };
+  } catch (error) {
+    return { display: `not reachable: ${errorText(error)}`, kind: engine.settings.destDrive.kind };
+  }
 }
 
 function percentOf(record: LedgerRecord): number {

@@ -15,9 +15,12 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** The report a person reads after a run: each file with its fragments, each folder with its files, then totals. */
-export function formatHumanSummary(summary: SweepSummary, elapsedMs: number): string {
-  const lines: string[] = [];
+/**
+ * The report a person reads after a run: where the files went, each file with its fragments, each folder with its
+ * files, then totals.
+ */
+export function formatHumanSummary(summary: SweepSummary, elapsedMs: number, destination?: string): string {
+  const lines: string[] = destination === undefined ? [] : [`destination ${destination}`];
   const filesPerFolder = new Map<string, number>();
   for (const file of summary.files) {
     if (file.status === "uploaded") {

@@ -3,6 +3,7 @@ enableCompileCache();
 
 import { parseArgs } from "node:util";
 import { SettingsError } from "../config/settings";
+import { isDestinationError } from "../onedrive/destinationDrive";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 import { createEngine } from "../transfer/engineFactory";
 import type { TransferLog } from "../transfer/blobTransfer";
@@ -19,10 +20,12 @@ is uploaded to DEST_FOLDER, verified, and recorded in the ledger.
 A file another run is transferring is waited for until that run's claim lapses (at once when the run was a
 process of this machine that no longer exists, such as one killed mid-file), then continued where it stopped.
 
-  --json   print exactly one JSON object on stdout: {"uploaded","skipped","failed","unfinished","bytes","files":[…]}
+  --json   print exactly one JSON object on stdout:
+           {"destination","uploaded","skipped","failed","unfinished","bytes","files":[…]}
   --help   this text
 
-Exit status: 0 every file uploaded or already done, 1 some file failed, 2 configuration or sign-in error,
+Exit status: 0 every file uploaded or already done, 1 some file failed, 2 configuration or sign-in error (a
+DEST_DRIVE that Graph cannot find or this account cannot reach included: then no blob was touched),
 3 some file left unfinished because another live run holds it (status "busy"): run again later.`;
 
 export const EXIT_OK = 0;
@@ -66,18 +69,20 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     const engine = createEngine(cliSettingsSource(env), { log, waitForClaims: true });
     const summary = await engine.sweep(progress ?? { onFileWaiting: (blob, message) => process.stderr.write(waitingLine(blob, message)) });
     progress?.stop();
+    const { display, kind, driveId } = await engine.destination();
     if (json) {
       const files = summary.files.map(({ blob, path, status, bytes, fragments, error }) => ({ blob, path, status, bytes, fragments, error: error ?? null }));
       const { uploaded, skipped, failed, unfinished, bytes } = summary;
-      process.stdout.write(`${JSON.stringify({ uploaded, skipped, failed, unfinished, bytes, files })}\n`);
+      const destination = { display, kind, driveId };
+      process.stdout.write(`${JSON.stringify({ destination, uploaded, skipped, failed, unfinished, bytes, files })}\n`);
     } else {
-      process.stdout.write(`${formatHumanSummary(summary, Date.now() - startedAt)}\n`);
+      process.stdout.write(`${formatHumanSummary(summary, Date.now() - startedAt, display)}\n`);
     }
     if (summary.failed > 0) return EXIT_FILE_FAILED;
     return summary.unfinished > 0 ? EXIT_UNFINISHED : EXIT_OK;
   } catch (error) {
     progress?.stop();
-    if (error instanceof SettingsError || isSignInError(error)) {
+    if (error instanceof SettingsError || isSignInError(error) || isDestinationError(error)) {
       process.stderr.write(`${(error as Error).message}\n`);
       return EXIT_CONFIGURATION;
     }

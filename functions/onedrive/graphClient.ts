@@ -257,7 +257,7 @@ export class GraphClient {
 
   /** The drive's quota as Graph reports it (GET {drive}); undefined fields when the drive does not say. */
   async getDriveQuota(): Promise<NonNullable<Drive["quota"]>> {
-    return this.required(await this.call<Drive>("GET", this.drivePath)).quota ?? {};
+    return this.required(await this.call<Drive>("GET", this.drivePath())).quota ?? {};
   }
 
   /**
@@ -271,7 +271,7 @@ export class GraphClient {
 
   /** The library's columns (GET {drive}/list/columns); only SharePoint-backed drives have them. */
   async listColumns(): Promise<ColumnDefinition[]> {
-    const page = this.required(await this.call<{ value?: ColumnDefinition[] }>("GET", `${this.drivePath}/list/columns`));
+    const page = this.required(await this.call<{ value?: ColumnDefinition[] }>("GET", `${this.drivePath()}/list/columns`));
     return page.value ?? [];
   }
 

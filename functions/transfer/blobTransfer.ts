@@ -217,7 +217,7 @@ async function handOverWhileLocked(
   const message = `OneDrive reports "${destination.fullPath}" locked (someone has it open); trying again in ${LOCK_RETRY_MS / 1000} s (${errorText(error)})`;
   services.log.warn(`${blob.name}: ${message}`);
   const attempts = attemptNumber(rowAtClaim, blob.etag);
-  await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, message, services.now())).catch(() => undefined);
+  await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
   return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: LOCK_RETRY_MS });
 }
 

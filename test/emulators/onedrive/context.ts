@@ -5,9 +5,20 @@ import type { ArmedFault, FaultPlan } from "./faults";
 import type { RecordedRequest } from "./types";
 import type { ThrottleState } from "./throttling";
 import type { SessionRegistry } from "./uploadSessions";
+import type { EmulatedDrive, Tenant } from "./tenant";
+import type { GraphPrincipal } from "./types";
 
-/** Everything a route handler needs, shared by the Graph and upload origins. */
+/**
+ * Everything a route handler needs, shared by the Graph and upload origins. `drive` and the fields taken from it
+ * (store, sessions, business, rewrites) are the default drive's until a route picks the drive its URL names
+ * (withDrive).
+ */
 export interface EmulatorContext {
+  tenant: Tenant;
+  drive: EmulatedDrive;
+  /** Who the request's bearer token stands for (Graph origin only). */
+  principal?: GraphPrincipal;
+  principals: (token: string) => GraphPrincipal | undefined;
   store: DriveStore;
   sessions: SessionRegistry;
   faults: FaultPlan;
@@ -29,6 +40,11 @@ export interface EmulatorContext {
   library: LibraryPolicies;
   /** The emulator's request log, for requests that arrive without a connection of their own (batch parts). */
   requests: RecordedRequest[];
+}
+
+/** The context of a request that addresses `drive`. */
+export function withDrive(context: EmulatorContext, drive: EmulatedDrive): EmulatorContext {
+  return { ...context, drive, store: drive.store, sessions: drive.sessions, library: drive.library, business: drive.business, rewrites: drive.rewrites };
 }
 
 /** The throttle body the doc quotes (section 5). */

@@ -53,7 +53,7 @@ export function newItemId(): string {
 }
 
 export class DriveStore {
-  readonly driveId = `b!${randomBytes(12).toString("hex")}`;
+  readonly driveId: string;
   readonly root: StoredItem;
   private readonly itemsById = new Map<string, StoredItem>();
   /** Bytes held by files (quota "used"). */
@@ -66,7 +66,9 @@ export class DriveStore {
     readonly quotaBytes: number,
     private readonly now: () => number,
     private readonly hashMissingForGets = 0,
+    driveId?: string,
   ) {
+    this.driveId = driveId ?? `b!${randomBytes(12).toString("hex")}`;
     this.root = this.newItem("root", undefined, true, {});
   }
 

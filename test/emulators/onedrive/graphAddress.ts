@@ -12,22 +12,47 @@ export type GraphAddress =
   | { kind: "item"; base: { root: true } | { root: false; itemId: string }; segments: string[]; action?: GraphAction };
 
 export type GraphAction = "children" | "content" | "createUploadSession" | "checkin";
+
+/** Which drive a URL names, before the tenant decides whether the caller may reach it. */
+export type DriveSelector =
+  | { kind: "me" }
+  | { kind: "id"; driveId: string }
+  | { kind: "user"; user: string }
+  | { kind: "siteDefault"; siteId: string };
 const ACTIONS: ReadonlySet<string> = new Set(["children", "content", "createUploadSession", "checkin"]);
 
-const DRIVE_PREFIXES = [/^\/me\/drive/, /^\/drive(?=\/|$)/, /^\/drives\/([^/:]+)/, /^\/users\/[^/:]+\/drive(?=\/|$)/];
+const DRIVE_PREFIXES: { pattern: RegExp; selector: (captured: string) => DriveSelector }[] = [
+  { pattern: /^\/me\/drive(?=\/|$)/, selector: () => ({ kind: "me" }) },
+  { pattern: /^\/drive(?=\/|$)/, selector: () => ({ kind: "me" }) },
+  { pattern: /^\/drives\/([^/:]+)/, selector: (id) => ({ kind: "id", driveId: id }) },
+  { pattern: /^\/users\/([^/:]+)\/drive(?=\/|$)/, selector: (user) => ({ kind: "user", user }) },
+  { pattern: /^\/sites\/([^/:]+)\/drive(?=\/|$)/, selector: (siteId) => ({ kind: "siteDefault", siteId }) },
+];
 
-export function parseGraphAddress(rawPathname: string, driveId: string): GraphAddress {
+/** The drive a Graph path names and the address within it. */
+export function parseGraphAddress(rawPathname: string): { drive: DriveSelector; address: GraphAddress } {
+  const address = parseWithinDrive(rawPathname);
+  return { drive: driveSelectorOf(rawPathname), address };
+}
+
+function driveSelectorOf(rawPathname: string): DriveSelector {
+  const afterVersion = rawPathname.slice("/v1.0".length);
+  for (const prefix of DRIVE_PREFIXES) {
+    const match = prefix.pattern.exec(afterVersion);
+    if (match !== null) return prefix.selector(safeDecode(match[1] ?? ""));
+  }
+  throw new ServiceError(400, "invalidRequest", `Unsupported URL '${rawPathname}': expected /me/drive, /drive, /drives/{id}, /users/{id}/drive or /sites/{id}/drive.`);
+}
+
+function parseWithinDrive(rawPathname: string): GraphAddress {
   if (!rawPathname.startsWith("/v1.0/")) {
     throw new ServiceError(400, "invalidRequest", `Unsupported URL '${rawPathname}': Graph paths start with /v1.0/.`);
   }
   const afterVersion = rawPathname.slice("/v1.0".length);
   let rest: string | undefined;
   for (const prefix of DRIVE_PREFIXES) {
-    const match = prefix.exec(afterVersion);
+    const match = prefix.pattern.exec(afterVersion);
     if (match === null) continue;
-    if (match[1] !== undefined && safeDecode(match[1]) !== driveId) {
-      throw new ServiceError(404, "itemNotFound", `Drive '${safeDecode(match[1])}' does not exist.`);
-    }
     rest = afterVersion.slice(match[0].length);
     break;
   }

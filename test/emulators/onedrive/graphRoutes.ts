@@ -1,8 +1,10 @@
 import { isBatchPath } from "./batchRequests";
 import { handleBatch } from "./batchRoutes";
-import { answerPreActionFault, answerThrottleWindow, type EmulatorContext } from "./context";
+import { answerPreActionFault, answerThrottleWindow, withDrive, type EmulatorContext } from "./context";
+import { handleSiteRequest, isSitePath } from "./siteRoutes";
+import { driveJson, selectFields } from "./tenant";
 import { BodyTooLargeError, type Exchange, readBody, readJsonBody, ServiceError } from "./exchange";
-import { parseGraphAddress } from "./graphAddress";
+import { type GraphAddress, parseGraphAddress } from "./graphAddress";
 import { assertCreatableName } from "./nameRules";
 import { quickXorHashBase64 } from "./quickXorHash";
 import { createUploadSession, commitBySourceUrl } from "./graphUploadRoutes";
@@ -35,7 +37,8 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
     throw new ServiceError(401, "InvalidAuthenticationToken", "Access token is empty.");
   }
   const bearer = /^Bearer (.+)$/i.exec(authorization);
-  if (bearer === null || bearer[1] !== context.accessToken) {
+  const principal = bearer === null ? undefined : context.principals(bearer[1]);
+  if (principal === undefined) {
     throw new ServiceError(401, "InvalidAuthenticationToken", "Access token validation failure: the bearer token is not valid for this drive.");
   }
 
@@ -48,11 +51,21 @@ export async function handleGraphRequest(exchange: Exchange, context: EmulatorCo
     await handleBatch(exchange, context);
     return;
   }
-  const address = parseGraphAddress(rawPathname, context.store.driveId);
   const method = exchange.req.method ?? "GET";
+  if (isSitePath(rawPathname)) {
+    await handleSiteRequest(exchange, { ...context, principal }, rawPathname);
+    return;
+  }
+  const parsed = parseGraphAddress(rawPathname);
+  const address = parsed.address;
+  const drive = context.tenant.driveFor(parsed.drive, principal, method === "GET" ? "read" : "write");
+  await handleDriveRequest(exchange, withDrive({ ...context, principal }, drive), address, method, rawPathname);
+}
+
+async function handleDriveRequest(exchange: Exchange, context: EmulatorContext, address: GraphAddress, method: string, rawPathname: string): Promise<void> {
   if (address.kind === "drive") {
     if (method !== "GET") throw new ServiceError(405, "invalidRequest", `${method} is not supported on a drive.`);
-    await exchange.sendJson(200, context.store.driveJson());
+    await exchange.sendJson(200, selectFields(driveJson(context.drive, context.tenant), exchange.url.searchParams.get("$select")));
     return;
   }
   if (address.kind === "listColumns") {

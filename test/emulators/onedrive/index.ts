@@ -12,7 +12,8 @@ import { LibraryPolicies } from "./libraryPolicies";
 import { handleUploadRequest } from "./uploadRoutes";
 import { ThrottleState } from "./throttling";
 import { isDocumentedRewriteName, SessionRegistry } from "./uploadSessions";
-import type { OneDriveEmulator, OneDriveEmulatorOptions, RecordedRequest } from "./types";
+import { siteFromSpec, Tenant, type EmulatedDrive } from "./tenant";
+import type { DriveBehaviourOptions, DriveType, EmulatedUserSpec, GraphPrincipal, OneDriveEmulator, OneDriveEmulatorOptions, RecordedRequest } from "./types";
 
 export type * from "./types";
 export { QuickXorHash, quickXorHashBase64 } from "./quickXorHash";
@@ -22,22 +23,15 @@ const DEFAULT_ACCESS_TOKEN = "emulator-access-token";
 const DEFAULT_SIMPLE_UPLOAD_LIMIT = 4 * 1024 * 1024;
 const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60 * 1000;
 const DEFAULT_QUOTA_BYTES = 2 ** 40;
+const DEFAULT_USER: EmulatedUserSpec = { id: "00000000-0000-4000-8000-000000000001", userPrincipalName: "user@emulator.invalid", displayName: "Emulator User" };
 
 /**
  * Starts the HTTPS emulator of the Graph drive API (graphEndpoint) and of the upload host that uploadUrls point
  * at (uploadOrigin, a different origin, as in the real service). Behaviour follows docs/onedrive-upload.md.
  */
 export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {}): Promise<OneDriveEmulator> {
-  const driveType = options.driveType ?? "personal";
-  const rewrites = rewritePredicate(driveType, options.rewriteOnCommit);
-  const hashMissingForGets = options.hashMissingForGets ?? 0;
-  if (!Number.isSafeInteger(hashMissingForGets) || hashMissingForGets < 0) {
-    throw new Error(`hashMissingForGets must be a whole number >= 0, not ${hashMissingForGets}`);
-  }
-  if (hashMissingForGets > 0 && driveType === "personal") {
-    throw new Error("hashMissingForGets is a business-drive habit: use driveType \"business\" or \"documentLibrary\"");
-  }
-  LibraryPolicies.validate(driveType, options.library);
+  checkDriveBehaviour(options.driveType ?? "personal", options);
+  for (const spec of options.drives ?? []) checkDriveBehaviour(spec.driveType ?? (spec.siteId === undefined ? "personal" : "documentLibrary"), spec);
   // Built before any server listens, so a refused fault list leaves no server behind.
   const faults = new FaultPlan(options.faults ?? [], options.seededFaults);
   const certificate = loadTestCertificate();
@@ -76,29 +70,63 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   const graphEndpoint = `https://localhost:${graphPort}`;
   const uploadOrigin = `https://127.0.0.1:${uploadPort}`;
 
-  const store = new DriveStore(driveType, options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now, hashMissingForGets);
   const storeContent = options.storeContent ?? true;
-  const library = new LibraryPolicies(options.library ?? {}, store, now);
-  store.afterUploadWrite = (item) => library.uploadWritten(item);
+  const defaultUser = options.defaultUser ?? DEFAULT_USER;
+  const users = [defaultUser, ...(options.users ?? [])];
+  const sites = (options.sites ?? []).map(siteFromSpec);
+  const buildDrive = (behaviour: DriveBehaviourOptions, fields: { id?: string; name: string; driveType: DriveType; ownerUserId?: string; siteId?: string; urlSegment?: string }): EmulatedDrive => {
+    const rewrites = rewritePredicate(fields.driveType, behaviour.rewriteOnCommit);
+    const store = new DriveStore(fields.driveType, behaviour.quotaBytes ?? DEFAULT_QUOTA_BYTES, now, behaviour.hashMissingForGets ?? 0, fields.id);
+    const sessions = new SessionRegistry(store, uploadOrigin, { now, idleTimeoutMs: options.sessionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, storeContent, rewrites });
+    const library = new LibraryPolicies(behaviour.library ?? {}, store, now);
+    store.afterUploadWrite = (item) => library.uploadWritten(item);
+    const site = fields.siteId === undefined ? undefined : sites.find((candidate) => candidate.id === fields.siteId);
+    if (fields.siteId !== undefined && site === undefined) throw new Error(`drive ${fields.id}: siteId ${fields.siteId} is not one of the sites`);
+    const owner = users.find((user) => user.id === fields.ownerUserId);
+    if (fields.ownerUserId !== undefined && owner === undefined) throw new Error(`drive ${fields.id}: ownerUserId ${fields.ownerUserId} is not one of the users`);
+    const webUrl =
+      site !== undefined
+        ? `${site.webUrl}/${encodeURIComponent(fields.urlSegment ?? "Shared Documents")}`
+        : fields.driveType === "personal"
+          ? `https://onedrive.live.com/?cid=${store.driveId.replace(/^b!/, "")}`
+          : `https://emulator-my.sharepoint.com/personal/${(owner?.userPrincipalName ?? "user").replace(/[@.]/g, "_")}/Documents`;
+    return { id: store.driveId, name: fields.name, driveType: fields.driveType, webUrl, ownerUserId: fields.ownerUserId, siteId: fields.siteId, store, sessions, library, business: fields.driveType !== "personal", rewrites };
+  };
+  const defaultDrive = buildDrive(options, { name: "OneDrive", driveType: options.driveType ?? "personal", ownerUserId: defaultUser.id });
+  const drives = [
+    defaultDrive,
+    ...(options.drives ?? []).map((spec) =>
+      buildDrive(spec, {
+        id: spec.id,
+        name: spec.name ?? (spec.siteId === undefined ? "OneDrive" : "Documents"),
+        driveType: spec.driveType ?? (spec.siteId === undefined ? "personal" : "documentLibrary"),
+        ownerUserId: spec.ownerUserId,
+        siteId: spec.siteId,
+        urlSegment: spec.urlSegment,
+      }),
+    ),
+  ];
+  const tenant = new Tenant(users, sites, drives);
+  const fixedToken = options.accessToken ?? DEFAULT_ACCESS_TOKEN;
+  const fixedPrincipal: GraphPrincipal = { kind: "delegated", userId: defaultUser.id, scopes: ["Files.ReadWrite"] };
+  const store = defaultDrive.store;
   const context: EmulatorContext = {
+    tenant,
+    drive: defaultDrive,
+    principals: (token) => (token === fixedToken ? fixedPrincipal : options.principals?.(token)),
     store,
-    sessions: new SessionRegistry(store, uploadOrigin, {
-      now,
-      idleTimeoutMs: options.sessionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      storeContent,
-      rewrites,
-    }),
+    sessions: defaultDrive.sessions,
     faults,
     throttling: new ThrottleState(options.throttleScope ?? "request", now),
-    accessToken: options.accessToken ?? DEFAULT_ACCESS_TOKEN,
-    business: driveType !== "personal",
+    accessToken: fixedToken,
+    business: defaultDrive.business,
     simpleUploadLimitBytes: options.simpleUploadLimitBytes ?? DEFAULT_SIMPLE_UPLOAD_LIMIT,
     storeContent,
     now,
     graphEndpoint,
     jsonBatching: options.jsonBatching ?? true,
-    rewrites,
-    library,
+    rewrites: defaultDrive.rewrites,
+    library: defaultDrive.library,
     requests,
     uploadAuthorization: { tolerate: options.tolerateAuthorizationOnUploadUrls ?? false, toleratedCount: 0 },
   };
@@ -127,6 +155,13 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   graphServer.on("request", serve("graph"));
   uploadServer.on("request", serve("upload"));
 
+  const storeOf = (driveId: string | undefined): DriveStore => {
+    if (driveId === undefined) return store;
+    const drive = drives.find((candidate) => candidate.id === driveId);
+    if (drive === undefined) throw new Error(`no drive ${driveId} in the emulator`);
+    return drive.store;
+  };
+
   return {
     graphEndpoint,
     uploadOrigin,
@@ -141,12 +176,15 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       const times = { lastModifiedDateTime: fileOptions?.lastModifiedDateTime };
       return store.snapshot(store.seedFile(path, bytes, storeContent, times));
     },
-    getItem: (path) => {
-      const item = store.lookupPath(path);
-      return item === undefined ? undefined : store.snapshot(item);
+    getItem: (path, driveId) => {
+      const driveStore = storeOf(driveId);
+      const item = driveStore.lookupPath(path);
+      return item === undefined ? undefined : driveStore.snapshot(item);
     },
-    listTree: () => store.listTree(),
-    openSessions: () => context.sessions.list(),
+    listTree: (driveId) => storeOf(driveId).listTree(),
+    defaultDriveId: defaultDrive.id,
+    sites,
+    openSessions: () => drives.flatMap((drive) => drive.sessions.list()),
     stalled,
     waitForStalled: (count = 1) =>
       stalled.length >= count
@@ -157,11 +195,12 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       for (const exchange of open) exchange.drop();
       return open.length;
     },
-    checkinComments: (path) => {
-      const item = store.lookupPath(path);
-      return item === undefined ? [] : library.checkinComments(item);
+    checkinComments: (path, driveId) => {
+      const drive = driveId === undefined ? defaultDrive : drives.find((candidate) => candidate.id === driveId);
+      const item = drive?.store.lookupPath(path);
+      return drive === undefined || item === undefined ? [] : drive.library.checkinComments(item);
     },
-    rateLimitedCount: () => library.rateLimitedCount,
+    rateLimitedCount: () => drives.reduce((total, drive) => total + drive.library.rateLimitedCount, 0),
     throttledCounts: () => context.throttling.snapshot(),
     toleratedUploadAuthorizations: () => context.uploadAuthorization.toleratedCount,
     close: async () => {
@@ -170,6 +209,19 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
       await closed;
     },
   };
+}
+
+/** Drive-level options a drive of this type cannot have are refused before any server starts. */
+function checkDriveBehaviour(driveType: DriveType, behaviour: DriveBehaviourOptions): void {
+  const hashMissingForGets = behaviour.hashMissingForGets ?? 0;
+  if (!Number.isSafeInteger(hashMissingForGets) || hashMissingForGets < 0) {
+    throw new Error(`hashMissingForGets must be a whole number >= 0, not ${hashMissingForGets}`);
+  }
+  if (hashMissingForGets > 0 && driveType === "personal") {
+    throw new Error("hashMissingForGets is a business-drive habit: use driveType \"business\" or \"documentLibrary\"");
+  }
+  rewritePredicate(driveType, behaviour.rewriteOnCommit);
+  LibraryPolicies.validate(driveType, behaviour.library);
 }
 
 /** Which uploaded names the drive rewrites; refuses a rewrite on a personal drive, which never does it. */

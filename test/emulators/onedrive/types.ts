@@ -86,8 +86,74 @@ export interface LibraryOptions {
   rateLimit?: { resourceUnitsPerMinute: number };
 }
 
+/**
+ * Who a bearer token stands for. Delegated tokens carry scopes (`scp`), app-only tokens roles (`roles`), as the
+ * identity platform issues them.
+ */
+export type GraphPrincipal =
+  | { kind: "delegated"; userId: string; scopes: string[] }
+  | { kind: "app"; appId: string; tenantId: string; roles: string[] };
+
+/** Behaviour that belongs to one drive; the top-level options of the same names describe the default drive. */
+export interface DriveBehaviourOptions {
+  /** Default "personal" for the default drive, "documentLibrary" for a drive of a site. */
+  driveType?: DriveType;
+  quotaBytes?: number;
+  /** See OneDriveEmulatorOptions.rewriteOnCommit. */
+  rewriteOnCommit?: boolean | ((name: string) => boolean);
+  /** See OneDriveEmulatorOptions.hashMissingForGets. */
+  hashMissingForGets?: number;
+  /** See OneDriveEmulatorOptions.library. */
+  library?: LibraryOptions;
+}
+
+/** A drive beside the default one: a user's OneDrive (ownerUserId) or a document library of a site (siteId). */
+export interface EmulatedDriveSpec extends DriveBehaviourOptions {
+  id: string;
+  /** Default "OneDrive" for a user's drive, "Documents" for a library. */
+  name?: string;
+  /** A user's OneDrive: `/me/drive` for that user's delegated tokens, `/users/{id or UPN}/drive`. */
+  ownerUserId?: string;
+  /** A library: the site it belongs to (an id from `sites`). */
+  siteId?: string;
+  /** A library's URL segment under its site; default "Shared Documents" (the default library, named "Documents"). */
+  urlSegment?: string;
+}
+
+export interface EmulatedUserSpec {
+  id: string;
+  userPrincipalName: string;
+  displayName?: string;
+}
+
+/** A SharePoint site; its id is `hostname,siteCollectionId,webId` as Graph forms it. */
+export interface EmulatedSiteSpec {
+  hostname: string;
+  /** Server-relative path, "/sites/Finance"; "" or "/" for the tenant's root site. */
+  path: string;
+  displayName: string;
+}
+
+/** What the emulator made of a site spec. */
+export interface EmulatedSite extends EmulatedSiteSpec {
+  id: string;
+  webUrl: string;
+}
+
 export interface OneDriveEmulatorOptions {
   accessToken?: string;
+  /**
+   * Tokens beyond the fixed accessToken (which stays a delegated principal of the default user with
+   * Files.ReadWrite): the principal a token stands for, or undefined for a token the service does not accept (401).
+   */
+  principals?: (token: string) => GraphPrincipal | undefined;
+  /** The default drive's owner; default id "00000000-0000-4000-8000-000000000001", UPN "user@emulator.invalid". */
+  defaultUser?: EmulatedUserSpec;
+  /** Further users (for /users/{id or UPN}/drive and delegated principals). */
+  users?: EmulatedUserSpec[];
+  sites?: EmulatedSiteSpec[];
+  /** Further drives; each library must name a site of `sites`. */
+  drives?: EmulatedDriveSpec[];
   /** Default "personal". The drive's `driveType`, also in every item's `parentReference.driveType`. */
   driveType?: DriveType;
   simpleUploadLimitBytes?: number;
@@ -182,8 +248,13 @@ export interface OneDriveEmulator {
   clearRequests(): void;
   addFaults(faults: Fault[]): void;
   putFile(path: string, content: Buffer | string, options?: { lastModifiedDateTime?: string }): EmulatedItem;
-  getItem(path: string): EmulatedItem | undefined;
-  listTree(): string[];
+  /** Items of the default drive, or of the drive with this id. */
+  getItem(path: string, driveId?: string): EmulatedItem | undefined;
+  listTree(driveId?: string): string[];
+  /** The default drive's id. */
+  defaultDriveId: string;
+  /** Sites as created, with their ids and webUrls. */
+  sites: EmulatedSite[];
   openSessions(): OpenSessionInfo[];
   /** Requests held by a stall fault, in the order they stalled (each after its body was read, if it was to be). */
   stalled: RecordedRequest[];
@@ -191,8 +262,8 @@ export interface OneDriveEmulator {
   waitForStalled(count?: number): Promise<RecordedRequest[]>;
   /** Destroys the connections of stalled requests that are still open (a reset after a server-side timeout). */
   dropStalled(): number;
-  /** The comments of every check-in of the file at path, oldest first (library.requireCheckout). */
-  checkinComments(path: string): string[];
+  /** The comments of every check-in of the file at path (of the default drive, or driveId), oldest first. */
+  checkinComments(path: string, driveId?: string): string[];
   /** Requests answered 429 for going over library.rateLimit's budget. */
   rateLimitedCount(): number;
   /** Throttled answers so far per origin: throttle faults and, with throttleScope "service", the window's 429s. */

@@ -1,4 +1,4 @@
-import { answerPreActionFault, answerThrottleWindow, SESSION_NOT_FOUND_MESSAGE, type EmulatorContext } from "./context";
+import { answerPreActionFault, answerThrottleWindow, SESSION_NOT_FOUND_MESSAGE, withDrive, type EmulatorContext } from "./context";
 import { type Exchange, ServiceError } from "./exchange";
 import type { ArmedFault, RequestClass } from "./faults";
 import type { UploadSession } from "./uploadSessions";
@@ -29,6 +29,9 @@ export async function handleUploadRequest(exchange: Exchange, context: EmulatorC
     );
   }
   const match = /^\/up\/([\w-]+)$/.exec(exchange.url.pathname);
+  // Session ids are unique across drives; the drive that issued one serves it.
+  const drive = match === null ? undefined : context.tenant.drives.find((candidate) => candidate.sessions.find(match[1]) !== undefined);
+  if (drive !== undefined) context = withDrive(context, drive);
   const session = match === null ? undefined : context.sessions.find(match[1]);
   if (session === undefined) throw sessionNotFound();
   if (exchange.url.searchParams.get("tempauth") !== session.tempauth) {

@@ -1,4 +1,8 @@
-import type { SettingsReader } from "./settings";
+/** What of settings.ts's SettingsReader this module uses (named here so the two modules do not import each other). */
+interface SettingsReader {
+  raw(name: string): string | undefined;
+  problem(name: string, what: string, fix: string): void;
+}
 
 /**
  * DEST_DRIVE as the operator wrote it, parsed but not yet resolved against Graph (a library URL becomes a drive id

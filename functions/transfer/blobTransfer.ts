@@ -47,7 +47,11 @@ export async function transferBlob(services: TransferServices, blobName: string,
   const blob = await lookUpBlob(services, blobName, options);
   if (!blob) return outcome(blobName, destination, "skipped", { warning: "the blob no longer exists" });
   const row = options.knownRecord === undefined ? await services.ledger.get(blobName) : (options.knownRecord ?? undefined);
-  const stopped = (await skipIfDone(blob, row, destination, options)) ?? (await refuseUnstorableName(services, blob, row, destination, options));
+  const done = await skipIfDone(blob, row, destination, options);
+  if (done) return done;
+  // A destination that cannot be used stops here, before the row is claimed or written.
+  await services.ensureDestination?.();
+  const stopped = await refuseUnstorableName(services, blob, row, destination, options);
   if (stopped) return stopped;
   const claim = await claimBlob(services, blob, destination, options);
   if (claim.kind === "stopped") return claim.outcome;

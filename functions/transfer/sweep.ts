@@ -71,6 +71,8 @@ export async function sweep(services: TransferServices, observer: SweepObserver 
   // mostly of one partition: a table transaction cannot span two. The summary keeps listing order.
   pending.sort((a, b) => (a.shard === b.shard ? a.index - b.index : a.shard < b.shard ? -1 : 1));
 
+  // Only once some blob needs work, and before any row is claimed: a run with nothing to do asks Graph nothing.
+  if (pending.length > 0) await services.ensureDestination?.();
   const recorder = new LedgerWriteBatcher(services.ledger, { lingerMs: RECORD_LINGER_MS });
   const oneFragment = new BatchClaims(
     services,

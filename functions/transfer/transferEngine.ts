@@ -98,6 +98,7 @@ export class TransferEngine {
       now,
       sleep,
       log: dependencies.log ?? silentLog,
+      ensureDestination: () => this.destination(),
     };
     // SharePoint counts Graph calls and uploads against one resource-unit budget per app.
     this.services.graph.throttle.shareBudgetWith(this.services.uploads.throttle);
@@ -112,7 +113,7 @@ export class TransferEngine {
     const view: TransferEngine = Object.create(TransferEngine.prototype);
     Object.assign(view, {
       settings: this.settings,
-      services: { ...this.services, log, workerId: newClaimOwner() },
+      services: { ...this.services, log, workerId: newClaimOwner(), ensureDestination: () => view.destination() },
       libraryCache: this.libraryCache,
       destinationState: this.destinationState,
     });
@@ -142,18 +143,11 @@ export class TransferEngine {
 
   /** One blob; its calls and waits end by `options.deadline` and with `options.abortSignal`. */
   transferBlob(blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
-    return withCallContext({ log: this.retryLog(), deadline: options.deadline, signal: options.abortSignal }, async () => {
-      // Before the blob is read or its row claimed: a destination that cannot be used must touch nothing.
-      await this.destination();
-      return transferBlob(this.services, blobName, options);
-    });
+    return withCallContext({ log: this.retryLog(), deadline: options.deadline, signal: options.abortSignal }, () => transferBlob(this.services, blobName, options));
   }
 
   sweep(observer?: SweepObserver, abortSignal?: AbortSignal): Promise<SweepSummary> {
-    return withCallContext({ log: this.retryLog(), signal: abortSignal }, async () => {
-      await this.destination();
-      return sweep(this.services, observer);
-    });
+    return withCallContext({ log: this.retryLog(), signal: abortSignal }, () => sweep(this.services, observer));
   }
 
   /** Retry and throttle lines go to the invocation's log (the clients are shared by every invocation of a process). */

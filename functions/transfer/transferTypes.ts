@@ -16,6 +16,11 @@ export interface TransferLog {
 }
 
 export interface TransferServices {
+  /**
+   * Resolves DEST_DRIVE (once per process) and points the Graph client at it; called when a blob needs work, before
+   * its row is claimed or its name checked, so a run with nothing to do asks Graph nothing.
+   */
+  ensureDestination?: () => Promise<unknown>;
   settings: EngineSettings;
   source: BlobSource;
   archive: ContainerClient;

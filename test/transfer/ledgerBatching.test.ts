@@ -199,7 +199,9 @@ describe("sweeps of small files", () => {
     const fixture = await fixtureWith();
     for (const [index, name] of namesInOneShard("stopped/file", 12).entries()) await fixture.putBlob(name, `file ${index}`);
     const relink = Object.assign(new Error("OneDrive needs to be linked again"), { name: "RelinkRequiredError" });
-    const engine = fixture.engine({ tokenProvider: { getAccessToken: () => Promise.reject(relink) } });
+    // The destination drive is looked up with a good token; the sign-in fails on the next call, after the claims.
+    let tokenCalls = 0;
+    const engine = fixture.engine({ tokenProvider: { getAccessToken: () => (tokenCalls++ === 0 ? Promise.resolve(fixture.emulator.accessToken) : Promise.reject(relink)) } });
     await assert.rejects(engine.sweep(), /linked again/);
     const rows = await engine.services.ledger.readAll();
     assert.equal(rows.size, 12, "all twelve were claimed in one batch");

@@ -110,9 +110,9 @@ describe("small files in JSON batches", () => {
   });
 
   test("a throttled request inside a batch waits the Retry-After it was given and rides in a later batch", async () => {
-    // Graph sees: GET root, the first batch (it leaves at once with the first file), its part, the second batch, its
-    // first part: that one is throttled.
-    const fixture = await fixtureWith({}, { faults: [{ kind: "throttle", target: "graph", status: 429, retryAfter: "7", skip: 4 }] });
+    // Graph sees: GET the drive (DEST_DRIVE), GET root, the first batch (it leaves at once with the first file), its
+    // part, the second batch, its first part: that one is throttled.
+    const fixture = await fixtureWith({}, { faults: [{ kind: "throttle", target: "graph", status: 429, retryAfter: "7", skip: 5 }] });
     for (let index = 0; index < 6; index++) await fixture.putBlob(`t${index}.txt`, `throttled batch ${index}`);
     const summary = await fixture.engine().sweep();
     assert.equal(summary.uploaded, 6, JSON.stringify(summary.files));
@@ -137,8 +137,9 @@ describe("small files in JSON batches", () => {
   });
 
   test("many files at once against an endpoint without batching (more than the batch queue holds) all fall back to sessions", async () => {
-    // The refusal is slow to come (GET root first, then the batch, answered 300 ms late), so files pile up behind it.
-    const fixture = await fixtureWith({}, { jsonBatching: false, faults: [{ kind: "slowResponse", target: "graph", skip: 1, delayMs: 300 }] });
+    // The refusal is slow to come (GET the drive and GET root first, then the batch, answered 300 ms late), so files
+    // pile up behind it.
+    const fixture = await fixtureWith({}, { jsonBatching: false, faults: [{ kind: "slowResponse", target: "graph", skip: 2, delayMs: 300 }] });
     const names = Array.from({ length: 50 }, (_, index) => `many-${index}.txt`);
     for (const name of names) await fixture.putBlob(name, `queued while the first batch was refused: ${name}`);
     const engine = fixture.engine();

@@ -31,7 +31,20 @@ const DEFAULT_USER: EmulatedUserSpec = { id: "00000000-0000-4000-8000-0000000000
  */
 export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {}): Promise<OneDriveEmulator> {
   checkDriveBehaviour(options.driveType ?? "personal", options);
-  for (const spec of options.drives ?? []) checkDriveBehaviour(spec.driveType ?? (spec.siteId === undefined ? "personal" : "documentLibrary"), spec);
+  const defaultUser = options.defaultUser ?? DEFAULT_USER;
+  const users = [defaultUser, ...(options.users ?? [])];
+  const sites = (options.sites ?? []).map(siteFromSpec);
+  // Checked before any server listens, so a refused spec leaves no server behind.
+  for (const spec of options.drives ?? []) {
+    checkDriveBehaviour(spec.driveType ?? (spec.siteId === undefined ? "personal" : "documentLibrary"), spec);
+    if (spec.siteId !== undefined && !sites.some((site) => site.id === spec.siteId)) throw new Error(`drive ${spec.id}: siteId ${spec.siteId} is not one of the sites`);
+    if (spec.ownerUserId !== undefined && !users.some((user) => user.id === spec.ownerUserId)) throw new Error(`drive ${spec.id}: ownerUserId ${spec.ownerUserId} is not one of the users`);
+    if ((spec.siteId === undefined) === (spec.ownerUserId === undefined)) throw new Error(`drive ${spec.id}: give either ownerUserId (a user's OneDrive) or siteId (a library)`);
+  }
+  const driveIds = (options.drives ?? []).map((spec) => spec.id);
+  if (new Set(driveIds).size !== driveIds.length) throw new Error(`drive ids must be unique: ${driveIds.join(", ")}`);
+  const owners = [defaultUser.id, ...(options.drives ?? []).flatMap((spec) => (spec.ownerUserId === undefined ? [] : [spec.ownerUserId]))];
+  if (new Set(owners).size !== owners.length) throw new Error("a user has one OneDrive: each ownerUserId once, and never the default user's");
   // Built before any server listens, so a refused fault list leaves no server behind.
   const faults = new FaultPlan(options.faults ?? [], options.seededFaults);
   const certificate = loadTestCertificate();
@@ -71,9 +84,6 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
   const uploadOrigin = `https://127.0.0.1:${uploadPort}`;
 
   const storeContent = options.storeContent ?? true;
-  const defaultUser = options.defaultUser ?? DEFAULT_USER;
-  const users = [defaultUser, ...(options.users ?? [])];
-  const sites = (options.sites ?? []).map(siteFromSpec);
   const buildDrive = (behaviour: DriveBehaviourOptions, fields: { id?: string; name: string; driveType: DriveType; ownerUserId?: string; siteId?: string; urlSegment?: string }): EmulatedDrive => {
     const rewrites = rewritePredicate(fields.driveType, behaviour.rewriteOnCommit);
     const store = new DriveStore(fields.driveType, behaviour.quotaBytes ?? DEFAULT_QUOTA_BYTES, now, behaviour.hashMissingForGets ?? 0, fields.id);
@@ -81,9 +91,7 @@ export async function startOneDriveEmulator(options: OneDriveEmulatorOptions = {
     const library = new LibraryPolicies(behaviour.library ?? {}, store, now);
     store.afterUploadWrite = (item) => library.uploadWritten(item);
     const site = fields.siteId === undefined ? undefined : sites.find((candidate) => candidate.id === fields.siteId);
-    if (fields.siteId !== undefined && site === undefined) throw new Error(`drive ${fields.id}: siteId ${fields.siteId} is not one of the sites`);
     const owner = users.find((user) => user.id === fields.ownerUserId);
-    if (fields.ownerUserId !== undefined && owner === undefined) throw new Error(`drive ${fields.id}: ownerUserId ${fields.ownerUserId} is not one of the users`);
     const webUrl =
       site !== undefined
         ? `${site.webUrl}/${encodeURIComponent(fields.urlSegment ?? "Shared Documents")}`

@@ -138,6 +138,13 @@ describe("OneDrive emulator: drives, sites and who may reach them", () => {
     });
   });
 
+  test("a drive spec that names no known site or user, or a second OneDrive for one user, is refused before any server starts", async () => {
+    await assert.rejects(startOneDriveEmulator({ ...TENANT, drives: [{ id: "b!x", siteId: "contoso.sharepoint.com,nope,nope" }] }), /siteId .* is not one of the sites/);
+    await assert.rejects(startOneDriveEmulator({ ...TENANT, drives: [{ id: "b!x", ownerUserId: "nobody" }] }), /ownerUserId nobody is not one of the users/);
+    await assert.rejects(startOneDriveEmulator({ ...TENANT, drives: [{ id: "b!x", ownerUserId: "jane-id" }, { id: "b!y", ownerUserId: "jane-id" }] }), /a user has one OneDrive/);
+    await assert.rejects(startOneDriveEmulator({ ...TENANT, drives: [{ id: "b!x" }] }), /either ownerUserId .* or siteId/);
+  });
+
   test("a library's upload session commits into that library", async () => {
     await withTenant(async (emulator) => {
       const created = await graph(emulator, "POST", "/drives/b!finance-invoices/root:/big.bin:/createUploadSession", { token: "app-all", json: { item: {} } });

@@ -118,6 +118,29 @@ describe("DEST_DRIVE: where files go", () => {
     assert.ok(fixture.emulator.requests.some((request) => request.url.startsWith("/v1.0/drives/b!finance-docs?")), "the cached drive is checked with one GET");
   });
 
+  test("user:<UPN> and drive:<id> reach that drive; the display names it", async () => {
+    const siteId = await financeSiteId();
+    const tenant = sharepointTenant(siteId);
+    const withJane: OneDriveEmulatorOptions = {
+      ...tenant,
+      users: [{ id: "jane-id", userPrincipalName: "jane@contoso.com", displayName: "Jane" }],
+      drives: [...(tenant.drives ?? []), { id: "b!jane", ownerUserId: "jane-id", driveType: "business" }],
+    };
+    const toUser = suite.closeAfter(await createTransferFixture(suite.instance, { DEST_DRIVE: "user:Jane@Contoso.com", DEST_FOLDER: "From Azure", GRAPH_ACCESS_TOKEN: "app-all" }, withJane));
+    await toUser.putBlob("u.txt", "for jane");
+    const userEngine = toUser.engine({ tokenProvider: new StaticAccessTokenProvider("app-all") });
+    assert.equal((await userEngine.sweep()).uploaded, 1);
+    assert.ok(toUser.emulator.getItem("From Azure/u.txt", "b!jane"));
+    assert.deepEqual([(await userEngine.destination()).display, (await userEngine.destination()).driveId], ["OneDrive of Jane@Contoso.com › From Azure", "b!jane"]);
+
+    const toDrive = suite.closeAfter(await createTransferFixture(suite.instance, { DEST_DRIVE: "drive:b!finance-invoices", GRAPH_ACCESS_TOKEN: "app-all" }, withJane));
+    await toDrive.putBlob("d.txt", "for the invoices library");
+    const driveEngine = toDrive.engine({ tokenProvider: new StaticAccessTokenProvider("app-all") });
+    assert.equal((await driveEngine.sweep()).uploaded, 1);
+    assert.ok(toDrive.emulator.getItem("d.txt", "b!finance-invoices"));
+    assert.equal((await driveEngine.destination()).display, "Invoices (drive b!finance-invoices) › (root)");
+  });
+
   test("a cached library whose drive answers 404 is dropped and resolved again", async () => {
     const siteId = await financeSiteId();
     const libraryUrl = "https://contoso.sharepoint.com/sites/Finance/Invoices";

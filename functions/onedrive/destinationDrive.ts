@@ -216,10 +216,11 @@ function whatToCheck(setting: DestinationDriveSetting, error: GraphError): strin
     return "the sign-in: \"me\" needs a signed-in account, and app-only tokens have none; name the drive with user:<UPN>, drive:<id> or a library URL";
   }
   if (error.status === 403) {
+    const siteLookup = setting.kind === "library" ? "; looking a site up by URL also needs Sites.Read.All or more (Files.ReadWrite.All alone is not enough)" : "";
     return (
       "the permission: with Sites.Selected an administrator must grant this app write on the site " +
       "(POST /sites/{site-id}/permissions, see docs/destinations.md); otherwise the app needs Files.ReadWrite.All or Sites.ReadWrite.All, " +
-      "and a signed-in account must itself be able to open the library"
+      `and a signed-in account must itself be able to open the library${siteLookup}`
     );
   }
   switch (setting.kind) {

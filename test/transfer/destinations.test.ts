@@ -15,7 +15,10 @@ import { createTransferFixture, type TransferFixture } from "../support/transfer
 
 const CLI = join(__dirname, "..", "..", "functions", "cli", "transferCommand.js");
 const APP_ID = "11111111-2222-4333-8444-555555555555";
+const DEFAULT_USER_ID = "00000000-0000-4000-8000-000000000001";
 const PRINCIPALS: Record<string, GraphPrincipal> = {
+  "delegated-sites": { kind: "delegated", userId: DEFAULT_USER_ID, scopes: ["Files.ReadWrite", "Sites.ReadWrite.All"] },
+  "delegated-files-all": { kind: "delegated", userId: DEFAULT_USER_ID, scopes: ["Files.ReadWrite.All"] },
   "app-all": { kind: "app", appId: APP_ID, tenantId: "t", roles: ["Sites.ReadWrite.All"] },
   "app-selected": { kind: "app", appId: APP_ID, tenantId: "t", roles: ["Sites.Selected"] },
 };
@@ -139,6 +142,20 @@ describe("DEST_DRIVE: where files go", () => {
     assert.equal((await driveEngine.sweep()).uploaded, 1);
     assert.ok(toDrive.emulator.getItem("d.txt", "b!finance-invoices"));
     assert.equal((await driveEngine.destination()).display, "Invoices (drive b!finance-invoices) › (root)");
+  });
+
+  test("a signed-in account reaches a library with Sites.ReadWrite.All; Files.ReadWrite.All alone cannot look the site up", async () => {
+    const siteId = await financeSiteId();
+    const url = "https://contoso.sharepoint.com/sites/Finance/Shared Documents";
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { DEST_DRIVE: url }, sharepointTenant(siteId)));
+    await fixture.putBlob("signed-in.txt", "by a person");
+    assert.equal((await fixture.engine({ tokenProvider: new StaticAccessTokenProvider("delegated-sites") }).sweep()).uploaded, 1);
+    assert.ok(fixture.emulator.getItem("signed-in.txt", "b!finance-docs"));
+
+    const narrow = suite.closeAfter(await createTransferFixture(suite.instance, { DEST_DRIVE: url }, sharepointTenant(siteId)));
+    await narrow.putBlob("narrow.txt", "refused");
+    await assert.rejects(narrow.engine({ tokenProvider: new StaticAccessTokenProvider("delegated-files-all") }).sweep(), /403 accessDenied .*looking a site up by URL also needs Sites\.Read\.All or more/);
+    await assertUntouched(narrow, ["narrow.txt"]);
   });
 
   test("a cached library whose drive answers 404 is dropped and resolved again", async () => {

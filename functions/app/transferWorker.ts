@@ -1,5 +1,6 @@
 import type { InvocationContext } from "@azure/functions";
 import { isRelinkRequiredError } from "../auth/relinkRequiredError";
+import { isDestinationError } from "../onedrive/destinationDrive";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { FUNCTION_TIMEOUT_MS, HARD_STOP_MARGIN_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
@@ -80,8 +81,8 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       const startedAt = now();
       outcome = await engine.transferBlob(blob, { deadline: startedAt + budgetMs, abortSignal: AbortSignal.timeout(hardStopMs) });
     } catch (error) {
-      if (isRelinkRequiredError(error)) {
-        // Retrying cannot help until a person signs in again; the token store records it for the status endpoint.
+      if (isRelinkRequiredError(error) || isDestinationError(error)) {
+        // Retrying cannot help until a person signs in again or fixes DEST_DRIVE (the status endpoint shows both).
         // The queue mark goes so the first sweep after the relink queues the blob again.
         log.error(`${blob}: not transferred. ${errorText(error)}`);
         await ledger.clearQueued(blob).catch(() => undefined);

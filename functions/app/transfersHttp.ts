@@ -9,7 +9,7 @@ import { MAX_BLOB_NAME } from "./queueMessages";
 import { newRunId } from "./sweepPlanner";
 import type { TransferQueue } from "./transferQueue";
 import { readStatusReport } from "./statusSnapshot";
-import { rowView, type LinkReport, type TransferStatusReport } from "./transferStatus";
+import { rowView, statusDestination, type LinkReport, type TransferStatusReport } from "./transferStatus";
 
 /** Names one POST may list: each is checked and queued inside the request, which must answer within seconds. */
 export const MAX_BLOBS_PER_REQUEST = 500;
@@ -134,9 +134,12 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
 }
 
 /** The status report both GET /api/transfers and the status page show. */
-export function statusReportFor(dependencies: HttpDependencies, context: InvocationContext): Promise<TransferStatusReport> {
-  const { ledger, settings } = dependencies.engineFor(invocationLog(context)).services;
-  return readStatusReport({ container: settings.sourceContainer, ledger, linkState: dependencies.linkState, queue: dependencies.queue, now: (dependencies.now ?? Date.now)() });
+export async function statusReportFor(dependencies: HttpDependencies, context: InvocationContext): Promise<TransferStatusReport> {
+  const engine = dependencies.engineFor(invocationLog(context));
+  const { ledger, settings } = engine.services;
+  // Resolved once per process (and cached in the ledger); a destination that cannot be reached says why instead.
+  const destination = await statusDestination(engine);
+  return readStatusReport({ container: settings.sourceContainer, ledger, linkState: dependencies.linkState, queue: dependencies.queue, destination, now: (dependencies.now ?? Date.now)() });
 }
 
 /** GET /api/transfers: the ledger's state, the link's health and the latest sweeps, read in parallel. */

@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import { readAuthMode } from "../auth/appAuthSettings";
 import { AuthSettings, loadAuthSettings } from "../auth/authSettings";
 import { renderResultPage } from "../auth/resultPage";
 import { beginSignIn, CallbackParameters, completeSignIn, SignInOutcome } from "../auth/signInFlow";
@@ -148,6 +149,11 @@ export async function runLoginCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    if (readAuthMode(process.env) === "app") {
+      // Nothing to link: the app gets its own tokens (AUTH_MODE=app), and asking for CLIENT_SECRET would mislead.
+      process.stdout.write("AUTH_MODE=app: the app runs without sign-in, as itself; there is no account to link.\n");
+      return 0;
+    }
     const outcome = await runLogin(options);
     if (outcome.ok) {
       process.stdout.write(`Linked OneDrive account: ${outcome.username}${outcome.name ? ` (${outcome.name})` : ""}\n`);

@@ -15,7 +15,7 @@ const SEAL_VERSION = "v1";
 export class UploadUrlSeal {
   readonly #key: Buffer;
   /** Where the key comes from, for the documentation and the tests; never the key or its secret. */
-  readonly keySource: "CLIENT_SECRET" | "GRAPH_ACCESS_TOKEN" | "this process only";
+  readonly keySource: "UPLOAD_URL_SEAL_KEY" | "CLIENT_SECRET" | "GRAPH_ACCESS_TOKEN" | "this process only";
 
   private constructor(key: Buffer, keySource: UploadUrlSeal["keySource"]) {
     this.#key = key;
@@ -23,7 +23,7 @@ export class UploadUrlSeal {
   }
 
   /** A key for nothing but this seal, derived with HKDF and its own label, so it never equals the secret itself. */
-  static fromSecret(secret: string, keySource: "CLIENT_SECRET" | "GRAPH_ACCESS_TOKEN"): UploadUrlSeal {
+  static fromSecret(secret: string, keySource: "UPLOAD_URL_SEAL_KEY" | "CLIENT_SECRET" | "GRAPH_ACCESS_TOKEN"): UploadUrlSeal {
     return new UploadUrlSeal(Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), HKDF_SALT, HKDF_INFO, 32)), keySource);
   }
 
@@ -68,11 +68,14 @@ export function processOnlyUploadUrlSeal(): UploadUrlSeal {
 }
 
 /**
- * The deployment's seal: from CLIENT_SECRET (every signed-in deployment has it), else from GRAPH_ACCESS_TOKEN (the
- * local emulator and tests), else a key for this process only.
+ * The deployment's seal: from UPLOAD_URL_SEAL_KEY (app-only deployments), else CLIENT_SECRET (every delegated
+ * deployment has it), else GRAPH_ACCESS_TOKEN (the local emulator and tests), else a key for this process only.
  */
 export function uploadUrlSealFor(source: SettingsSource): UploadUrlSeal {
   const reader = new SettingsReader(source);
+  // App-only deployments have no client secret: the template keeps a random key of their own in Key Vault.
+  const sealKey = reader.raw("UPLOAD_URL_SEAL_KEY");
+  if (sealKey !== undefined) return UploadUrlSeal.fromSecret(sealKey, "UPLOAD_URL_SEAL_KEY");
   const clientSecret = reader.raw("CLIENT_SECRET");
   if (clientSecret !== undefined) return UploadUrlSeal.fromSecret(clientSecret, "CLIENT_SECRET");
   const fixedToken = reader.raw("GRAPH_ACCESS_TOKEN");

@@ -108,4 +108,11 @@ describe("npm run login (compiled loginCommand) against the identity emulator", 
     assert.equal(noClient.code, 2);
     assert.match(noClient.stderr, /CLIENT_ID is required/);
   });
+
+  test("under AUTH_MODE=app there is nothing to link: it says so and asks for no secret or browser", async () => {
+    const appOnly = await startLogin(["--port", String(port)], world.settings({ AUTH_MODE: "app", CLIENT_SECRET: undefined })).exit;
+    assert.equal(appOnly.code, 0, appOnly.stderr);
+    assert.match(appOnly.stdout, /AUTH_MODE=app: the app runs without sign-in/);
+    assert.doesNotMatch(appOnly.stdout + appOnly.stderr, /CLIENT_SECRET|https:\/\//);
+  });
 });

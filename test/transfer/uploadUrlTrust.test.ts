@@ -22,6 +22,9 @@ describe("upload URL seals", () => {
   });
 
   test("the key comes from CLIENT_SECRET, else GRAPH_ACCESS_TOKEN, else this process alone; never shown", () => {
+    assert.equal(uploadUrlSealFor({ UPLOAD_URL_SEAL_KEY: "k", CLIENT_SECRET: "s" }).keySource, "UPLOAD_URL_SEAL_KEY");
+    const appOnly = uploadUrlSealFor({ UPLOAD_URL_SEAL_KEY: "k" });
+    assert.equal(uploadUrlSealFor({ UPLOAD_URL_SEAL_KEY: "k" }).verifies(URL_A, appOnly.seal(URL_A)), true, "app-only: another process resumes");
     assert.equal(uploadUrlSealFor({ CLIENT_SECRET: "s", GRAPH_ACCESS_TOKEN: "t" }).keySource, "CLIENT_SECRET");
     assert.equal(uploadUrlSealFor({ GRAPH_ACCESS_TOKEN: "t" }).keySource, "GRAPH_ACCESS_TOKEN");
     const processOnly = uploadUrlSealFor({});

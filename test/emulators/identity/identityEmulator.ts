@@ -4,6 +4,7 @@ import { checkClientAssertion, JWT_BEARER, type FederatedCredential } from "./cl
 import { listenHttpsOnLoopback, readBody } from "./loopbackHttpsServer";
 import { consentPage, errorPage } from "./identityPages";
 import { startManagedIdentityEndpoint, type EmulatedManagedIdentity, type ManagedIdentityEndpoint } from "./managedIdentityEndpoint";
+import type { GraphPrincipal } from "../onedrive/types";
 
 export type { EmulatedManagedIdentity, FederatedCredential };
 
@@ -39,10 +40,8 @@ export interface RegisteredClient {
   applicationPermissions?: string[];
 }
 
-/** Who a Graph access token stands for (the shape the OneDrive emulator's `principals` option expects). */
-export type GraphPrincipal =
-  | { kind: "delegated"; userId: string; scopes: string[] }
-  | { kind: "app"; appId: string; tenantId: string; roles: string[] };
+/** Who a Graph access token stands for: the OneDrive emulator's `principals` option takes what describeAccessToken gives. */
+export type { GraphPrincipal };
 
 export interface IdentityEmulatorOptions {
   clients: RegisteredClient[];

@@ -13,11 +13,6 @@ export interface AppAccessTokenProviderOptions extends CertificateLoadOptions {
   requestTimeoutMs?: number;
   /** Receives MSAL warnings and errors (PII logging stays off). */
   log?: (message: string) => void;
-  /**
-   * Runs once, with the first token, before it is handed out: a check that the app may reach the destination (see
-   * appAccessCheck.ts), so a missing permission stops the run before any blob is touched.
-   */
-  firstUseCheck?: (accessToken: string) => Promise<void>;
 }
 
 /**
@@ -58,7 +53,6 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
  */
 export class AppAccessTokenProvider implements AccessTokenProvider {
   private client?: Promise<ConfidentialClientApplication>;
-  private checked?: Promise<void>;
   private readonly scope: string;
   private readonly network: BoundedNetworkClient;
 
@@ -81,14 +75,6 @@ export class AppAccessTokenProvider implements AccessTokenProvider {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       throw appTokenFailure(error, this.settings);
-    }
-    if (this.options.firstUseCheck) {
-      this.checked ??= this.options.firstUseCheck(token).catch((error: unknown) => {
-        // Not remembered: after an administrator fixes the grant, the next call checks again.
-        this.checked = undefined;
-        throw error;
-      });
-      await raceAbort(this.checked, signal);
     }
     return token;
   }

@@ -1,6 +1,7 @@
 import { AuthError } from "@azure/msal-node";
 import { errorText } from "../shared/errorText";
-import { TOKEN_EXCHANGE_AUDIENCE, type AppAuthSettings } from "./appAuthSettings";
+import { federatedCredentialCommand, siteGrantCommand } from "./adminCommands";
+import type { AppAuthSettings } from "./appAuthSettings";
 
 /**
  * App-only failures only an administrator can fix (a credential or a permission). The engine stops the whole run on
@@ -15,23 +16,6 @@ export class AppAuthConfigurationError extends Error {
     super(reason);
     this.reason = reason;
   }
-}
-
-/** The public-cloud issuer of a federated credential for a managed identity of tenant `tenantId`. */
-export function federatedCredentialIssuer(tenantId: string): string {
-  return `https://login.microsoftonline.com/${tenantId}/v2.0`;
-}
-
-/** The one-time admin command that makes the managed identity a credential of the app registration. */
-export function federatedCredentialCommand(clientId: string, tenantId: string, principalId: string): string {
-  const parameters = { name: "onedrive-connector-function", issuer: federatedCredentialIssuer(tenantId), subject: principalId, audiences: [TOKEN_EXCHANGE_AUDIENCE] };
-  return `az ad app federated-credential create --id ${clientId} --parameters '${JSON.stringify(parameters)}'`;
-}
-
-/** The one-time SharePoint admin command granting the app write access to one site (Sites.Selected). */
-export function siteGrantCommand(clientId: string, siteId: string): string {
-  const body = { roles: ["write"], grantedToIdentities: [{ application: { id: clientId, displayName: "onedrive-connector" } }] };
-  return `az rest --method post --url https://graph.microsoft.com/v1.0/sites/${siteId}/permissions --body '${JSON.stringify(body)}'`;
 }
 
 function aadstsCode(error: AuthError): number | undefined {
@@ -87,20 +71,3 @@ export function appTokenFailure(error: unknown, settings: AppAuthSettings): Erro
   return new Error(`Could not get an app-only token for ${settings.clientId}: ${errorText(error)}. This is usually transient (throttling or a network failure); the next run retries.`);
 }
 
-/**
- * A Graph 401/403 under an app token: which application permission is missing and how an administrator grants it.
- * `target` says what was addressed: a SharePoint site (Sites.Selected needs a per-site grant) or a user's OneDrive.
- */
-export function appAccessDeniedAdvice(clientId: string, target: { kind: "site"; siteId: string; display: string } | { kind: "drive"; display: string }): string {
-  if (target.kind === "site") {
-    return (
-      `the app ${clientId} may not write to ${target.display}. With the recommended Sites.Selected permission an admin grants each site once: ` +
-      `${siteGrantCommand(clientId, target.siteId)} (run by an administrator whose Graph token carries Sites.FullControl.All). ` +
-      "Alternatively consent Sites.ReadWrite.All or Files.ReadWrite.All, which reach every site"
-    );
-  }
-  return (
-    `the app ${clientId} may not write to ${target.display}. A user's OneDrive needs the application permission Files.ReadWrite.All (or Sites.ReadWrite.All) with admin consent: ` +
-    `az ad app permission add --id ${clientId} --api 00000003-0000-0000-c000-000000000000 --api-permissions 75359482-378d-4052-8f01-80520e7db3cd=Role && az ad app permission admin-consent --id ${clientId}`
-  );
-}

@@ -1,6 +1,7 @@
 import type { DestinationDriveSetting } from "../config/destinationDriveSetting";
 import type { DriveAddress, GraphClient } from "./graphClient";
 import { GraphError } from "./graphError";
+import { siteGrantCommand } from "../auth/adminCommands";
 
 /** A drive as Graph describes it (GET /drives/{id}, /me/drive, /sites/{id}/drives). */
 export interface GraphDrive {
@@ -218,8 +219,8 @@ function whatToCheck(setting: DestinationDriveSetting, error: GraphError): strin
   if (error.status === 403) {
     const siteLookup = setting.kind === "library" ? "; looking a site up by URL also needs Sites.Read.All or more (Files.ReadWrite.All alone is not enough)" : "";
     return (
-      "the permission: with Sites.Selected an administrator must grant this app write on the site " +
-      "(POST /sites/{site-id}/permissions, see docs/destinations.md); otherwise the app needs Files.ReadWrite.All or Sites.ReadWrite.All, " +
+      "the permission: with Sites.Selected an administrator must grant this app write on the site once: " +
+      `${siteGrantCommand("<CLIENT_ID>", "<site-id>")} (see docs/app-only.md); otherwise the app needs Files.ReadWrite.All or Sites.ReadWrite.All, ` +
       `and a signed-in account must itself be able to open the library${siteLookup}`
     );
   }

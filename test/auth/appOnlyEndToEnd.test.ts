@@ -82,6 +82,8 @@ describe("app-only end to end", () => {
     const refused = await fixture.engine({ tokenProvider }).sweep().catch((error: unknown) => error);
     assert.ok(isDestinationError(refused), String(refused));
     assert.match((refused as Error).message, /403 accessDenied/);
+    assert.match((refused as Error).message, /Sites\.Selected/);
+    assert.ok((refused as Error).message.includes("az rest --method post --url https://graph.microsoft.com/v1.0/sites/<site-id>/permissions"), "names the grant command");
     assert.ok(await fixture.container.getBlockBlobClient("q1/report.pdf").exists());
     assert.equal((await fixture.engine().services.ledger.readAll()).size, 0, "no ledger row before the grant");
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { federatedCredentialCommand, siteGrantCommand } from "../../functions/auth/appAuthErrors";
+import { federatedCredentialCommand, siteGrantCommand } from "../../functions/auth/adminCommands";
 import { BicepEvaluator, BicepFailure, UNKNOWN } from "./bicepEvaluator";
 import { BicepProject, children, declarationBody, declarations, INFRA_DIR, property, REPO_ROOT, type Declaration } from "./bicepModel";
 

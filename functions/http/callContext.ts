@@ -12,6 +12,36 @@ export interface CallContext {
   signal?: AbortSignal;
   /** Epoch ms: no wait may end after it (a longer one is handed back to the caller instead). */
   deadline?: number;
+  /** Counts the retries and throttle waits made for one file, so its outcome record can say what it cost. */
+  tally?: RetryTally;
+}
+
+/**
+ * Retries and throttle waits made under one context. A tally made inside another (one file of a run) also counts
+ * into the outer one, so a run's totals and each file's add up.
+ */
+export class RetryTally {
+  retries = 0;
+  throttleWaits = 0;
+  throttleWaitMs = 0;
+
+  constructor(private readonly outer?: RetryTally) {}
+
+  noteRetry(): void {
+    this.retries += 1;
+    this.outer?.noteRetry();
+  }
+
+  noteThrottleWait(waitMs: number): void {
+    this.throttleWaits += 1;
+    this.throttleWaitMs += waitMs;
+    this.outer?.noteThrottleWait(waitMs);
+  }
+}
+
+/** A fresh tally for work about to start under the current context, counting into the context's own. */
+export function nestedTally(): RetryTally {
+  return new RetryTally(contexts.getStore()?.tally);
 }
 
 const contexts = new AsyncLocalStorage<CallContext>();
@@ -26,6 +56,7 @@ export function withCallContext<T>(context: CallContext, work: () => T): T {
       log: context.log ?? outer.log,
       signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       deadline: deadlines.length > 0 ? Math.min(...deadlines) : undefined,
+      tally: context.tally ?? outer.tally,
     },
     work,
   );

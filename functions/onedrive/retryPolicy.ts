@@ -17,7 +17,8 @@ import { isTransientNetworkError } from "./graphError";
  * - Everything else (other 4xx, 501, 505): not retried.
  * - No wait outlasts the invocation's deadline (callContext): a retry that could only start after it is not made,
  *   and the failure (with its Retry-After) goes back to the caller, which hands the work over.
- * - Each retry writes one line to the invocation's log: what, status, code, request id and the wait.
+ * - Each retry writes one line to the invocation's log: what, status, code, request id and the wait, and counts in
+ *   the context's tally (a throttling answer's wait as a throttle wait too).
  */
 
 export interface RetryOptions {
@@ -187,10 +188,14 @@ export function retryPipelinePolicies(options: RetryPipelineOptions = {}): Pipel
       if (delay === undefined || delay > timeLeft) return { skipStrategy: true };
       const request = response?.request ?? responseError?.request;
       if (request && !response && options.notRetriedWithoutAnswer?.has(request)) return { skipStrategy: true };
+      const tally = callContext().tally;
+      tally?.noteRetry();
       if (request && response && options.throttleGateInside && isThrottleAnswerWithWait(response, now())) {
+        // The gate performs (and counts) this wait.
         pendingWaits.set(request, 0);
         return { retryAfterInMs: 0 };
       }
+      if (response && THROTTLE_STATUSES.has(response.status)) tally?.noteThrottleWait(delay);
       if (request) {
         const what = `${options.service ?? "Graph"} ${request.method} ${new URL(request.url).pathname}`;
         const why = response ? describeResponse(response) : describeNetworkFailure(responseError);

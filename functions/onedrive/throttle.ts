@@ -59,7 +59,7 @@ export class ThrottleGate {
   }
 
   /**
-   * Waits while the gate is closed, writing one line for the wait. A wait that would outlast the invocation's
+   * Waits while the gate is closed, writing one line for the wait and counting it in the context's tally. A wait that would outlast the invocation's
    * deadline is not started: ThrottledError tells the caller how long, so it can hand the work over.
    */
   async pass(what: string, abortSignal?: AbortSignalLike): Promise<void> {
@@ -70,6 +70,7 @@ export class ThrottleGate {
       if (waitMs <= 0) return;
       if (waitMs > timeLeftMs(this.clock.now())) throw new ThrottledError(this.service, waitMs, this.cause);
       callContext().log?.(`${this.service} ${what}: held back ${(waitMs / 1000).toFixed(1)} s by throttling (${this.cause})`);
+      callContext().tally?.noteThrottleWait(waitMs);
       await this.clock.sleep(waitMs, linkedSignal(abortSignal as AbortSignal | undefined));
       waitedUntil = until;
       // The window this wait sat out is over, whatever the clock says (an injected sleep may not move it).

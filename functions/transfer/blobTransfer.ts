@@ -8,7 +8,7 @@ import {
   attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
   failureRecordChanges, refusedNameChanges, temporaryFailureChanges, throttledChanges, type LedgerRecord,
 } from "../storage/ledgerRow";
-import { withCallContext } from "../http/callContext";
+import { nestedTally, withCallContext } from "../http/callContext";
 import { GraphError } from "../onedrive/graphError";
 import { THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
@@ -43,9 +43,29 @@ function outcome(blobName: string, destination: Destination, status: FileOutcome
  * release. A blob that is gone, done for its ETag, or named as OneDrive would refuse stops before the claim's work.
  */
 export async function transferBlob(services: TransferServices, blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
+  const startedAt = services.now();
+  const tally = nestedTally();
+  let sizeBytes: number | undefined;
+  const result = await withCallContext({ tally }, () =>
+    transferFoundBlob(services, blobName, options, (blob) => {
+      sizeBytes = blob.size;
+    }),
+  );
+  return {
+    ...result,
+    ...(sizeBytes === undefined ? {} : { sizeBytes }),
+    durationMs: services.now() - startedAt,
+    retries: tally.retries,
+    throttleWaits: tally.throttleWaits,
+    throttleWaitMs: tally.throttleWaitMs,
+  };
+}
+
+async function transferFoundBlob(services: TransferServices, blobName: string, options: TransferOptions, found: (blob: SourceBlob) => void): Promise<FileOutcome> {
   const destination = destinationFor(blobName, services.settings.sourcePrefix, services.settings.destFolder);
   const blob = await lookUpBlob(services, blobName, options);
   if (!blob) return outcome(blobName, destination, "skipped", { warning: "the blob no longer exists" });
+  found(blob);
   const row = options.knownRecord === undefined ? await services.ledger.get(blobName) : (options.knownRecord ?? undefined);
   const done = await skipIfDone(blob, row, destination, options);
   if (done) return done;
@@ -96,7 +116,21 @@ async function refuseUnstorableName(
   if (options.claimed) await options.claimed.release(failure);
   else await services.ledger.merge(blob.name, failure);
   services.log.error(message);
-  return outcome(blob.name, destination, "failed", { error: message });
+  return outcome(blob.name, destination, "failed", { error: message, errorCode: REFUSED_NAME_CODE });
+}
+
+/** The error code of a name refused before any request. */
+export const REFUSED_NAME_CODE = "refusedName";
+
+/** What the outcome record says about a failure: Graph's own code and request id, or the kind of error. */
+export function failureFacts(error: unknown): Pick<FileOutcome, "errorCode" | "graphRequestId"> {
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    if (cause instanceof GraphError) {
+      const code = [cause.code, ...cause.innerCodes].filter((part) => part !== "").pop() ?? `http${cause.status}`;
+      return { errorCode: code, ...(cause.requestId ? { graphRequestId: cause.requestId } : {}) };
+    }
+  }
+  return { errorCode: error instanceof Error ? error.name : "unknown" };
 }
 
 type Claim = { kind: "claimed"; claimed: ClaimedRow } | { kind: "stopped"; outcome: FileOutcome };
@@ -309,9 +343,9 @@ async function recordFailure(
     const temporaryMessage = `${message} (${resumeNote})`;
     services.log.error(`${blob.name}: ${temporaryMessage}`);
     await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now())).catch(() => undefined);
-    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0 });
+    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0, ...failureFacts(error) });
   }
   services.log.error(`${blob.name}: ${message}`);
   await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
-  return outcome(blob.name, destination, "failed", { error: message });
+  return outcome(blob.name, destination, "failed", { error: message, ...failureFacts(error) });
 }

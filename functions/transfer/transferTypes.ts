@@ -58,6 +58,18 @@ export interface FileOutcome {
   driveItemId?: string;
   /** incomplete because the service throttled: continue no sooner than this. */
   resumeAfterMs?: number;
+  /** The blob's size, when it was found. */
+  sizeBytes?: number;
+  /** From the lookup to the outcome, this call only (a continuation reports its own). */
+  durationMs?: number;
+  /** Requests sent again in this call (retryPolicy.ts), and waits for throttling (throttle.ts) with their length. */
+  retries?: number;
+  throttleWaits?: number;
+  throttleWaitMs?: number;
+  /** failed: what failed, as a short code (Graph's error code, or the kind of failure). */
+  errorCode?: string;
+  /** failed: Graph's request id, for Microsoft support. */
+  graphRequestId?: string;
 }
 
 export interface TransferOptions {

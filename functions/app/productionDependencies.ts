@@ -9,12 +9,14 @@ import { TransferEngine } from "../transfer/transferEngine";
 import { uploadUrlSealFor } from "../transfer/uploadUrlTrust";
 import type { HttpDependencies } from "./transfersHttp";
 import type { LinkReport } from "./transferStatus";
+import { telemetryFromSettings } from "../telemetry/telemetry";
 import { TransferQueue } from "./transferQueue";
 import type { WorkerDependencies } from "./transferWorker";
+import type { SweepDependencies } from "./sweepTimer";
 
 const QUEUE_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
-export type AppDependencies = WorkerDependencies & HttpDependencies;
+export type AppDependencies = WorkerDependencies & HttpDependencies & SweepDependencies;
 
 /** The queue the worker's binding reads (%TRANSFER_QUEUE%), which every producer must write to. */
 export function transferQueueName(source: SettingsSource): string {
@@ -63,6 +65,7 @@ export function buildDependencies(source: SettingsSource): AppDependencies {
     engineFor: (log) => engine.forInvocation(log),
     queue,
     linkState: () => linkReportFor(source),
+    telemetry: telemetryFromSettings(source),
   };
 }
 

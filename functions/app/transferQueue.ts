@@ -11,11 +11,23 @@ const MAX_VISIBILITY_DELAY_S = 7 * 24 * 3600;
  * The producer side of the transfer queue. Messages go as plain JSON text, matching host.json
  * `messageEncoding: "none"`; the queue is created on first use so a fresh account works without a deploy step.
  */
+export interface QueueReading {
+  /** Approximate messages on the queue (visible or not). */
+  depth: number;
+  /** Seconds since the oldest visible message was put on the queue; 0 when none is visible. */
+  oldestAgeSeconds: number;
+  /** Approximate messages on the poison queue; 0 when the host has not created it. */
+  poisonDepth: number;
+}
+
 export class TransferQueue {
   private ready?: Promise<void>;
 
-  /** `poison`: the host's poison queue for this one (`<name>-poison`), read by the status only. */
-  constructor(readonly client: QueueClient, private readonly poison?: QueueClient) {}
+  /** `poison`: the queue the host moves a message to after maxDequeueCount failed attempts (`<queue>-poison`). */
+  constructor(
+    readonly client: QueueClient,
+    readonly poison?: QueueClient,
+  ) {}
 
   get name(): string {
     return this.client.name;
@@ -43,6 +55,26 @@ export class TransferQueue {
    */
   async approximatePoisonDepth(): Promise<number | undefined> {
     return this.poison ? depthOf(this.poison) : undefined;
+  }
+
+  /**
+   * Depth, age and poison count for the operator's metrics. Peeking does not change the message. A message that is
+   * invisible (a continuation waiting out throttling, one in work) is not seen by a peek, so the age is that of the
+   * oldest message waiting for a worker.
+   */
+  async read(now: number = Date.now()): Promise<QueueReading> {
+    const [depth, peeked, poisonDepth] = await Promise.all([
+      this.approximateDepth(),
+      // A queue nobody has sent to yet does not exist: nothing waits in it.
+      this.client.peekMessages({ numberOfMessages: 1, abortSignal: signalWithin(QUEUE_CALL_TIMEOUT_MS) }).catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode === 404) return { peekedMessageItems: [] as { insertedOn?: Date }[] };
+        throw error;
+      }),
+      this.approximatePoisonDepth(),
+    ]);
+    const insertedOn = peeked.peekedMessageItems[0]?.insertedOn;
+    const oldestAgeSeconds = insertedOn ? Math.max(0, Math.round((now - insertedOn.getTime()) / 1000)) : 0;
+    return { depth: depth ?? 0, oldestAgeSeconds, poisonDepth: poisonDepth ?? 0 };
   }
 
   ensureQueue(): Promise<void> {

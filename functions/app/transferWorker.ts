@@ -1,6 +1,10 @@
 import type { InvocationContext } from "@azure/functions";
 import { isRelinkRequiredError } from "../auth/relinkRequiredError";
 import { isDestinationError } from "../onedrive/destinationDrive";
+import { noTelemetry, type Telemetry } from "../telemetry/telemetry";
+import { METRICS } from "../telemetry/telemetryNames";
+import { failureFacts } from "../transfer/blobTransfer";
+import { destinationFor } from "../transfer/destinationPath";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { FUNCTION_TIMEOUT_MS, HARD_STOP_MARGIN_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
@@ -24,6 +28,8 @@ export interface WorkerDependencies {
   budgetMs?: number;
   /** Must equal host.json's maxDequeueCount: on that attempt a failure is recorded before the host poisons the message. */
   maxDequeueCount?: number;
+  /** Each file's outcome record and metrics; flushed before the invocation returns. */
+  telemetry?: Telemetry;
 }
 
 export type QueueHandler = (entry: unknown, context: InvocationContext) => Promise<void>;
@@ -38,8 +44,17 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
   const budgetMs = dependencies.budgetMs ?? WORKER_BUDGET_MS;
   const hardStopMs = Math.max(budgetMs, FUNCTION_TIMEOUT_MS - HARD_STOP_MARGIN_MS);
   const maxDequeueCount = dependencies.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
+  const telemetry = dependencies.telemetry ?? noTelemetry;
 
   return async (entry, context) => {
+    try {
+      await handle(entry, context);
+    } finally {
+      await telemetry.flush();
+    }
+  };
+
+  async function handle(entry: unknown, context: InvocationContext): Promise<void> {
     const log = invocationLog(context);
     let message;
     try {
@@ -69,11 +84,18 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       return;
     }
     const runId = message.kind === "transfer" ? message.runId : message.eventId;
-    await transferOne(engine, message.blob, runId, context, log);
-  };
+    const continuation = message.kind === "transfer" && message.continuation === true;
+    await transferOne(engine, message.blob, { runId, continuation }, context, log);
+  }
 
-  async function transferOne(engine: TransferEngine, blob: string, runId: string | undefined, context: InvocationContext, log: TransferLog): Promise<void> {
-    const { ledger } = engine.services;
+  async function transferOne(
+    engine: TransferEngine,
+    blob: string,
+    { runId, continuation }: { runId: string | undefined; continuation: boolean },
+    context: InvocationContext,
+    log: TransferLog,
+  ): Promise<void> {
+    const { ledger, settings } = engine.services;
     let outcome;
     try {
       // The budget ends the work (checkpoint and continue); the hard stop ends every call and wait before the host
@@ -85,12 +107,18 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
         // Retrying cannot help until a person signs in again or fixes DEST_DRIVE (the status endpoint shows both).
         // The queue mark goes so the first sweep after the relink queues the blob again.
         log.error(`${blob}: not transferred. ${errorText(error)}`);
+        telemetry.recordMetric(METRICS.relinkNeeded, 1);
         await ledger.clearQueued(blob).catch(() => undefined);
         return;
       }
+      // The host retries this message; each failed attempt is a record, so a file that ends in the poison queue
+      // shows why in every attempt.
+      const path = destinationFor(blob, settings.sourcePrefix, settings.destFolder).fullPath;
+      telemetry.recordTransferOutcome({ blob, path, status: "failed", bytes: 0, fragments: 0, ...failureFacts(error) }, { source: "worker", continuation });
       await noteFailedAttempt(engine, blob, error, attemptOf(context), log);
       throw error;
     }
+    telemetry.recordTransferOutcome(outcome, { source: "worker", continuation });
     switch (outcome.status) {
       case "uploaded":
       case "skipped":

@@ -1,9 +1,9 @@
 import type { DriveItem } from "../onedrive/graphTypes";
 import { GraphError, isTransientNetworkError } from "../onedrive/graphError";
 import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
-import { DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from "../onedrive/retryPolicy";
+import { DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs, THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
-import { timeLeftMs } from "../http/callContext";
+import { callContext, timeLeftMs } from "../http/callContext";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
 import type { SourceBlob } from "../storage/blobSource";
 import type { FragmentReader } from "./fragmentReader";
@@ -140,6 +140,10 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   input.warn(`fragment failed (${errorText(error)}); asking OneDrive where to resume`);
   const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);
   if (delay > waitAllowedMs) throw error;
+  // Fragment PUTs are retried here, not by the pipeline's retry policy, so they are counted here.
+  const tally = callContext().tally;
+  tally?.noteRetry();
+  if (delay > 0 && status !== undefined && THROTTLE_STATUSES.has(status)) tally?.noteThrottleWait(delay);
   if (delay > 0) await input.sleep(delay);
 
   for (let check = 0; ; check += 1) {

@@ -114,6 +114,23 @@ param maximumInstanceCount int = 2
 @description('Daily ingestion cap of the Log Analytics workspace, in GB (Application Insights data included). Past it, telemetry is dropped until the daily reset: a runaway log loop costs at most this much a day.')
 param logDailyCapGb int = 1
 
+@description('E-mail address for the alerts (relink needed, poison queue, stalled transfers). Empty deploys the workbook only, with no action group and no alert rule.')
+param alertEmail string = ''
+
+@description('Alert when the OneDrive sign-in must be renewed (needs alertEmail).')
+param alertOnRelinkNeeded bool = true
+
+@description('Alert when a message reaches the poison queue (needs alertEmail).')
+param alertOnPoisonMessage bool = true
+
+@description('Alert when no file finished uploading for stalledTransferHours while blobs are pending (needs alertEmail).')
+param alertOnStalledTransfers bool = true
+
+@minValue(1)
+@maxValue(48)
+@description('Hours without a finished upload, while blobs are pending, before the stalled-transfers alert fires.')
+param stalledTransferHours int = 6
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -199,6 +216,21 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     appPrincipalId: identity.outputs.principalId
     dailyCapGb: logDailyCapGb
+  }
+}
+
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    alertOnRelinkNeeded: alertOnRelinkNeeded
+    alertOnPoisonMessage: alertOnPoisonMessage
+    alertOnStalledTransfers: alertOnStalledTransfers
+    stalledTransferHours: stalledTransferHours
   }
 }
 

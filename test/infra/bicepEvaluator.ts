@@ -242,6 +242,9 @@ export class BicepEvaluator {
         return typeof first === "string" || Array.isArray(first) ? first.length : UNKNOWN;
       case "concat":
         return args.every((arg) => typeof arg === "string") ? args.join("") : UNKNOWN;
+      case "loadTextContent":
+        if (typeof first !== "string") return UNKNOWN;
+        return readFileSync(resolve(dirname(scope.file.absolutePath), first), "utf8");
       case "loadJsonContent":
         if (typeof first !== "string") return UNKNOWN;
         return JSON.parse(readFileSync(resolve(dirname(scope.file.absolutePath), first), "utf8")) as Value;

@@ -114,11 +114,11 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       // The host retries this message; each failed attempt is a record, so a file that ends in the poison queue
       // shows why in every attempt.
       const path = destinationFor(blob, settings.sourcePrefix, settings.destFolder).fullPath;
-      telemetry.recordTransferOutcome({ blob, path, status: "failed", bytes: 0, fragments: 0, ...failureFacts(error) }, { source: "worker", continuation });
+      telemetry.recordTransferOutcome({ blob, path, status: "failed", bytes: 0, fragments: 0, ...failureFacts(error) }, { source: "worker", continuation, invocationId: context.invocationId });
       await noteFailedAttempt(engine, blob, error, attemptOf(context), log);
       throw error;
     }
-    telemetry.recordTransferOutcome(outcome, { source: "worker", continuation });
+    telemetry.recordTransferOutcome(outcome, { source: "worker", continuation, invocationId: context.invocationId });
     switch (outcome.status) {
       case "uploaded":
       case "skipped":

@@ -4,13 +4,20 @@ import { COUNTER_METRICS, METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES, type M
 /** Where an outcome record came from. */
 export type OutcomeSource = "worker" | "cli";
 
+export interface OutcomeContext {
+  source: OutcomeSource;
+  /** The message was a continuation queued by an earlier invocation of the same file. */
+  continuation?: boolean;
+  invocationId?: string;
+}
+
 /**
  * What the app tells Application Insights. Outcome records are log records (customEvents), never sampled, and
  * flushed at the end of each invocation, since a Flex instance can be frozen or removed right after it.
  */
 export interface Telemetry {
   /** One record per file per invocation, plus the files/bytes/throttle counters it implies. */
-  recordTransferOutcome(outcome: FileOutcome, context: { source: OutcomeSource; continuation?: boolean }): void;
+  recordTransferOutcome(outcome: FileOutcome, context: OutcomeContext): void;
   /** A counter adds `value`; a gauge (every other metric) takes it as the current reading. */
   recordMetric(name: MetricName, value: number, dimensions?: Readonly<Record<string, string>>): void;
   /** Sends what is buffered; never throws (telemetry must not fail a transfer). */
@@ -31,7 +38,7 @@ const MIB = 1024 * 1024;
  * The outcome record's properties. MiB/s is left out where it would mislead: a file nothing was sent for, and a
  * continuation (its duration covers only the last part of the upload, its bytes the whole file).
  */
-export function outcomeAttributes(outcome: FileOutcome, context: { source: OutcomeSource; continuation?: boolean }): OutcomeAttributes {
+export function outcomeAttributes(outcome: FileOutcome, context: OutcomeContext): OutcomeAttributes {
   const names = OUTCOME_PROPERTIES;
   const sent = outcome.status === "uploaded" ? outcome.bytes : 0;
   const attributes: OutcomeAttributes = {
@@ -52,6 +59,7 @@ export function outcomeAttributes(outcome: FileOutcome, context: { source: Outco
   }
   if (outcome.errorCode !== undefined) attributes[names.errorCode] = outcome.errorCode;
   if (outcome.graphRequestId !== undefined) attributes[names.graphRequestId] = outcome.graphRequestId;
+  if (context.invocationId) attributes[names.invocationId] = context.invocationId;
   return attributes;
 }
 

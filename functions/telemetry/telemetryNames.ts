@@ -24,6 +24,8 @@ export const OUTCOME_PROPERTIES = {
   graphRequestId: "GraphRequestId",
   /** Who produced the record: "worker" (a queue message) or "cli". */
   source: "Source",
+  /** The Functions invocation, as the host's own traces carry it (customDimensions.InvocationId). */
+  invocationId: "InvocationId",
 } as const;
 
 /** customMetrics names (the `name` column). */

@@ -44,6 +44,8 @@ describe("telemetry from the function app, against Azurite and the OneDrive emul
     assert.equal(records.length, 1, JSON.stringify(world.lines));
     const record = records[0]!.attributes;
     assert.equal(record[P.outcome], "uploaded");
+    assert.equal(record[P.source], "worker");
+    assert.equal(typeof record[P.invocationId], "string", "joins the host's traces of the same invocation");
     assert.equal(record[P.blob], "in/big.bin");
     assert.equal(record[P.destination], "Landing/in/big.bin");
     assert.equal(record[P.sizeBytes], size);

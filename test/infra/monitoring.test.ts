@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { before, describe, test } from "node:test";
 import { BicepEvaluator } from "./bicepEvaluator";
-import { BicepProject, children, declarationBody, declarations, descendants, findDeclaration, parameterDefault, property, stringLiteral, type Declaration } from "./bicepModel";
+import { BicepProject, REPO_ROOT, children, declarationBody, declarations, descendants, findDeclaration, parameterDefault, property, stringLiteral, type Declaration } from "./bicepModel";
 import { ALERT_QUERY_DIR, deployedQueries, kqlErrors, namesRead, WORKBOOK_FILE, workbookItems } from "./kustoSchema";
 import { METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES, TRANSFER_OUTCOME_EVENT } from "../../functions/telemetry/telemetryNames";
 
@@ -46,6 +46,20 @@ describe("the workbook's and the alerts' queries", () => {
       }
     });
   }
+
+  test("the Kusto examples in README.md and docs/operate.md bind and read only names the app writes", () => {
+    const examples = ["README.md", "docs/operate.md"].flatMap((file) =>
+      [...readFileSync(join(REPO_ROOT, file), "utf8").matchAll(/```kusto\n([\s\S]*?)```/g)].map((match) => ({ file, query: match[1]! })),
+    );
+    assert.ok(examples.length > 0, "the README shows a query");
+    for (const { file, query } of examples) {
+      assert.deepEqual(kqlErrors(query), [], `${file}: ${query}`);
+      for (const read of namesRead(query)) {
+        const [knownNames, knownDimensions] = read.table === "customEvents" ? [EVENT_NAMES, EVENT_PROPERTIES] : [METRIC_NAMES, METRIC_DIMENSION_NAMES];
+        assert.deepEqual([...read.names, ...read.dimensions].filter((name) => !knownNames.has(name) && !knownDimensions.has(name)), [], `${file}: ${query}`);
+      }
+    }
+  });
 
   test("the name extraction sees through both ways of reading a property and ignores comments", () => {
     const reads = namesRead('// customEvents name == "Ignored"\ncustomEvents | where name == "A" | extend x = customDimensions["B"], y = customDimensions.C\n| join (customMetrics | where name in ("M1", "M2")) on $left.x == $right.name');

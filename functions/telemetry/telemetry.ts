@@ -90,7 +90,12 @@ function roundTo(value: number, digits: number): number {
 export function telemetryFromSettings(source: Readonly<Record<string, string | undefined>>): Telemetry {
   const connectionString = source.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim();
   if (!connectionString) return noTelemetry;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { azureMonitorTelemetry } = require("./azureMonitorTelemetry") as typeof import("./azureMonitorTelemetry");
-  return azureMonitorTelemetry(connectionString, source.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
+  try {
+    const { azureMonitorTelemetry } = require("./azureMonitorTelemetry") as typeof import("./azureMonitorTelemetry");
+    return azureMonitorTelemetry(connectionString, source.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
+  } catch (error) {
+    // Transfers matter more than their telemetry: a connection string the exporter refuses must not stop the app.
+    console.warn(`Application Insights telemetry is off: ${error instanceof Error ? error.message : String(error)}`);
+    return noTelemetry;
+  }
 }

@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { INFRA_DIR } from "./bicepModel";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 // Kusto.Language (the parser and binder behind Azure Data Explorer and Log Analytics), built for JavaScript: its
 // files put the `Kusto` namespace on globalThis.
 require("@kusto/language-service-next/bridge.js");

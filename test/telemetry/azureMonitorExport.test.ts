@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parseAuthenticationString } from "../../functions/telemetry/azureMonitorTelemetry";
 import type { OpenTelemetryTelemetry } from "../../functions/telemetry/openTelemetryTelemetry";
-import { telemetryFromSettings } from "../../functions/telemetry/telemetry";
+import { noTelemetry, telemetryFromSettings } from "../../functions/telemetry/telemetry";
 import { METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES as P, TRANSFER_OUTCOME_EVENT } from "../../functions/telemetry/telemetryNames";
 import { startIngestionEmulator, type IngestionEmulator } from "../emulators/appinsights/ingestionEmulator";
 
@@ -47,6 +47,18 @@ describe("what reaches Application Insights through the Azure Monitor exporter",
     const files = metrics.filter((metric) => metric.name === METRICS.files);
     assert.deepEqual(files.map((metric) => [metric.value, metric.properties[METRIC_DIMENSIONS.outcome]]), [[1, "failed"]]);
     assert.deepEqual(metrics.filter((metric) => metric.name === METRICS.throttleWaitSeconds).map((metric) => metric.value), [30]);
+  });
+
+  test("a connection string the exporter refuses turns telemetry off instead of failing every invocation", () => {
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+    try {
+      assert.equal(telemetryFromSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: "not a connection string" }), noTelemetry);
+    } finally {
+      console.warn = warn;
+    }
+    assert.match(warnings.join("\n"), /Application Insights telemetry is off: .*instrumentation key or connection string/);
   });
 
   test("APPLICATIONINSIGHTS_AUTHENTICATION_STRING: the managed identity the host would use, or key auth", () => {

@@ -71,7 +71,12 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     progress?.stop();
     const { display, kind, driveId } = await engine.destination();
     if (json) {
-      const files = summary.files.map(({ blob, path, status, bytes, fragments, error }) => ({ blob, path, status, bytes, fragments, error: error ?? null }));
+      const files = summary.files.map((file) => ({
+        blob: file.blob, path: file.path, status: file.status, bytes: file.bytes, fragments: file.fragments, error: file.error ?? null,
+        // The same counts as the function app's outcome record; a file skipped from the ledger made no call.
+        durationMs: file.durationMs ?? null, retries: file.retries ?? 0, throttleWaits: file.throttleWaits ?? 0,
+        throttleWaitSeconds: (file.throttleWaitMs ?? 0) / 1000, errorCode: file.errorCode ?? null, graphRequestId: file.graphRequestId ?? null,
+      }));
       const { uploaded, skipped, failed, unfinished, bytes } = summary;
       const destination = { display, kind, driveId };
       process.stdout.write(`${JSON.stringify({ destination, uploaded, skipped, failed, unfinished, bytes, files })}\n`);

@@ -9,7 +9,7 @@ import { TransferEngine } from "../transfer/transferEngine";
 import { uploadUrlSealFor } from "../transfer/uploadUrlTrust";
 import type { HttpDependencies } from "./transfersHttp";
 import type { LinkReport } from "./transferStatus";
-import { telemetryFromSettings } from "../telemetry/telemetry";
+import { telemetryFromSettings } from "../telemetry/telemetryFromSettings";
 import { TransferQueue } from "./transferQueue";
 import type { WorkerDependencies } from "./transferWorker";
 import type { SweepDependencies } from "./sweepTimer";

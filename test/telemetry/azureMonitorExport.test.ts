@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parseAuthenticationString } from "../../functions/telemetry/azureMonitorTelemetry";
 import type { OpenTelemetryTelemetry } from "../../functions/telemetry/openTelemetryTelemetry";
-import { noTelemetry, telemetryFromSettings } from "../../functions/telemetry/telemetry";
+import { noTelemetry } from "../../functions/telemetry/telemetry";
+import { telemetryFromSettings } from "../../functions/telemetry/telemetryFromSettings";
 import { METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES as P, TRANSFER_OUTCOME_EVENT } from "../../functions/telemetry/telemetryNames";
 import { startIngestionEmulator, type IngestionEmulator } from "../emulators/appinsights/ingestionEmulator";
 

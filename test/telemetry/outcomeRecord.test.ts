@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CUSTOM_EVENT_NAME_ATTRIBUTE } from "../../functions/telemetry/openTelemetryTelemetry";
-import { noTelemetry, telemetryFromSettings } from "../../functions/telemetry/telemetry";
+import { noTelemetry } from "../../functions/telemetry/telemetry";
+import { telemetryFromSettings } from "../../functions/telemetry/telemetryFromSettings";
 import { METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES, TRANSFER_OUTCOME_EVENT } from "../../functions/telemetry/telemetryNames";
 import type { FileOutcome } from "../../functions/transfer/transferTypes";
 import { capturedTelemetry, metricPoints, outcomeRecords, sumOf } from "./support";

@@ -1,9 +1,10 @@
-import type { Attributes } from "@opentelemetry/api";
-import { SeverityNumber } from "@opentelemetry/api-logs";
+import type { Attributes, Counter, Gauge, Meter } from "@opentelemetry/api";
+import { SeverityNumber, type Logger } from "@opentelemetry/api-logs";
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from "@opentelemetry/sdk-logs";
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { isCounter, outcomeAttributes, outcomeCounters, type Telemetry } from "./telemetry";
+import type { FileOutcome } from "../transfer/transferTypes";
+import { isCounter, outcomeAttributes, outcomeCounters, type OutcomeContext, type Telemetry } from "./telemetry";
 import { METRICS, TRANSFER_OUTCOME_EVENT, type MetricName } from "./telemetryNames";
 
 /** The log-record attribute that makes the Azure Monitor exporter write a customEvents row of that name. */
@@ -29,10 +30,10 @@ export interface OpenTelemetryExporters {
 export class OpenTelemetryTelemetry implements Telemetry {
   private readonly loggerProvider: LoggerProvider;
   private readonly meterProvider: MeterProvider;
-  private readonly logger;
-  private readonly meter;
-  private readonly counters = new Map<MetricName, ReturnType<ReturnType<MeterProvider["getMeter"]>["createCounter"]>>();
-  private readonly gauges = new Map<MetricName, ReturnType<ReturnType<MeterProvider["getMeter"]>["createGauge"]>>();
+  private readonly logger: Logger;
+  private readonly meter: Meter;
+  private readonly counters = new Map<MetricName, Counter>();
+  private readonly gauges = new Map<MetricName, Gauge>();
 
   constructor(exporters: OpenTelemetryExporters) {
     const resource = resourceFromAttributes({ "service.name": exporters.serviceName ?? "onedrive-connector" });
@@ -45,7 +46,7 @@ export class OpenTelemetryTelemetry implements Telemetry {
     this.meter = this.meterProvider.getMeter(INSTRUMENTATION_SCOPE);
   }
 
-  recordTransferOutcome(...[outcome, context]: Parameters<Telemetry["recordTransferOutcome"]>): void {
+  recordTransferOutcome(outcome: FileOutcome, context: OutcomeContext): void {
     const failed = outcome.status === "failed";
     this.logger.emit({
       severityNumber: failed ? SeverityNumber.ERROR : SeverityNumber.INFO,
@@ -75,7 +76,7 @@ export class OpenTelemetryTelemetry implements Telemetry {
     await Promise.all([this.loggerProvider.shutdown(), this.meterProvider.shutdown()]).catch(() => undefined);
   }
 
-  private counterFor(name: MetricName) {
+  private counterFor(name: MetricName): Counter {
     let counter = this.counters.get(name);
     if (!counter) {
       counter = this.meter.createCounter(name, { unit: unitOf(name) });
@@ -84,7 +85,7 @@ export class OpenTelemetryTelemetry implements Telemetry {
     return counter;
   }
 
-  private gaugeFor(name: MetricName) {
+  private gaugeFor(name: MetricName): Gauge {
     let gauge = this.gauges.get(name);
     if (!gauge) {
       gauge = this.meter.createGauge(name, { unit: unitOf(name) });

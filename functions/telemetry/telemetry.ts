@@ -1,8 +1,8 @@
 import type { FileOutcome } from "../transfer/transferTypes";
 import { COUNTER_METRICS, METRIC_DIMENSIONS, METRICS, OUTCOME_PROPERTIES, type MetricName } from "./telemetryNames";
 
-/** Where an outcome record came from. */
-export type OutcomeSource = "worker" | "cli";
+/** Where an outcome record came from: the queue worker is the only writer today (the CLI prints its counts instead). */
+export type OutcomeSource = "worker";
 
 export interface OutcomeContext {
   source: OutcomeSource;

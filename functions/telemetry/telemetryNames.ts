@@ -22,7 +22,7 @@ export const OUTCOME_PROPERTIES = {
   outcome: "Outcome",
   errorCode: "ErrorCode",
   graphRequestId: "GraphRequestId",
-  /** Who produced the record: "worker" (a queue message) or "cli". */
+  /** Who produced the record: "worker" (the queue worker). */
   source: "Source",
   /** The Functions invocation, as the host's own traces carry it (customDimensions.InvocationId). */
   invocationId: "InvocationId",

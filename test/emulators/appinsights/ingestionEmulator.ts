@@ -4,7 +4,8 @@ import { listenHttpsOnLoopback, readBody } from "../identity/loopbackHttpsServer
 /**
  * Application Insights' ingestion ("Breeze") endpoint as the Azure Monitor exporter uses it: POST /v2.1/track with a
  * JSON array of envelopes (gzip-encoded when Content-Encoding says so), answered with
- * {itemsReceived, itemsAccepted, errors}. Over HTTPS only, as the exporter refuses plain HTTP.
+ * {itemsReceived, itemsAccepted, errors: [{index, statusCode, message}]}, the shape the service's answers carry (e.g.
+ * "Invalid instrumentation key" per item). Over HTTPS only, as the exporter refuses plain HTTP.
  */
 export interface TelemetryEnvelope {
   name: string;
@@ -39,7 +40,9 @@ export async function startIngestionEmulator(): Promise<IngestionEmulator> {
         .filter(({ envelope }) => envelope.iKey !== TEST_INSTRUMENTATION_KEY)
         .map(({ index }) => ({ index, statusCode: 400, message: "Invalid instrumentation key" }));
       envelopes.push(...received.filter((envelope) => envelope.iKey === TEST_INSTRUMENTATION_KEY));
-      response.writeHead(errors.length === 0 ? 200 : 206, { "content-type": "application/json" });
+      // As the service answers: 400 when nothing was accepted (e.g. every item has an unknown key), 206 when some were.
+      const status = errors.length === 0 ? 200 : errors.length === received.length ? 400 : 206;
+      response.writeHead(status, { "content-type": "application/json" });
       response.end(JSON.stringify({ itemsReceived: received.length, itemsAccepted: received.length - errors.length, errors }));
     })();
   });

@@ -50,6 +50,17 @@ describe("what reaches Application Insights through the Azure Monitor exporter",
     assert.deepEqual(metrics.filter((metric) => metric.name === METRICS.throttleWaitSeconds).map((metric) => metric.value), [30]);
   });
 
+  test("records sent with another component's key are refused by the ingestion endpoint and flushing still returns", async () => {
+    const before = ingestion.envelopes.length;
+    const otherKey = ingestion.connectionString.replace(/InstrumentationKey=[^;]+/, "InstrumentationKey=00000000-0000-4000-8000-0000000000ff");
+    const telemetry = telemetryFromSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: otherKey }) as OpenTelemetryTelemetry;
+    telemetry.recordMetric(METRICS.relinkNeeded, 0);
+    await telemetry.flush();
+    await telemetry.shutdown();
+    assert.equal(ingestion.envelopes.length, before);
+    assert.ok(ingestion.refusedItems > 0, "the endpoint saw and refused them");
+  });
+
   test("a connection string the exporter refuses turns telemetry off instead of failing every invocation", () => {
     const warnings: string[] = [];
     const warn = console.warn;

@@ -19,6 +19,8 @@ export interface IngestionEmulator {
   /** Connection string for the exporter; the instrumentation key is a fixed test value. */
   connectionString: string;
   envelopes: TelemetryEnvelope[];
+  /** Items answered with an error (an unknown instrumentation key). */
+  readonly refusedItems: number;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export const TEST_INSTRUMENTATION_KEY = "00000000-0000-4000-8000-000000000001";
 
 export async function startIngestionEmulator(): Promise<IngestionEmulator> {
   const envelopes: TelemetryEnvelope[] = [];
+  let refusedItems = 0;
   const server = await listenHttpsOnLoopback((request, response) => {
     void (async () => {
       if (request.method !== "POST" || !request.url?.startsWith("/v2.1/track")) {
@@ -39,6 +42,7 @@ export async function startIngestionEmulator(): Promise<IngestionEmulator> {
         .map((envelope, index) => ({ index, envelope }))
         .filter(({ envelope }) => envelope.iKey !== TEST_INSTRUMENTATION_KEY)
         .map(({ index }) => ({ index, statusCode: 400, message: "Invalid instrumentation key" }));
+      refusedItems += errors.length;
       envelopes.push(...received.filter((envelope) => envelope.iKey === TEST_INSTRUMENTATION_KEY));
       // As the service answers: 400 when nothing was accepted (e.g. every item has an unknown key), 206 when some were.
       const status = errors.length === 0 ? 200 : errors.length === received.length ? 400 : 206;
@@ -49,6 +53,9 @@ export async function startIngestionEmulator(): Promise<IngestionEmulator> {
   return {
     connectionString: `InstrumentationKey=${TEST_INSTRUMENTATION_KEY};IngestionEndpoint=${server.origin}/`,
     envelopes,
+    get refusedItems() {
+      return refusedItems;
+    },
     close: () => server.close(),
   };
 }

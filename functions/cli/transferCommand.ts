@@ -69,7 +69,7 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     const engine = createEngine(cliSettingsSource(env), { log, waitForClaims: true });
     const summary = await engine.sweep(progress ?? { onFileWaiting: (blob, message) => process.stderr.write(waitingLine(blob, message)) });
     progress?.stop();
-    const { display, kind, driveId } = await engine.destination();
+    const { display, kind, driveId } = await engine.destinationForSummary();
     if (json) {
       const files = summary.files.map((file) => ({
         blob: file.blob, path: file.path, status: file.status, bytes: file.bytes, fragments: file.fragments, error: file.error ?? null,

@@ -192,6 +192,14 @@ function encodePathSegments(path: string): string {
   return path.split("/").map(encodeURIComponent).join("/");
 }
 
+/**
+ * The destination as configured, for a run that never had to look the drive up (nothing needed work): the
+ * setting's own words, so showing it costs no Graph request.
+ */
+export function configuredDestinationDisplay(setting: DestinationDriveSetting, destFolder: string): string {
+  return destinationDisplay({ driveDisplay: setting.kind === "me" ? "OneDrive (me)" : `DEST_DRIVE ${settingText(setting)}` }, destFolder);
+}
+
 function settingText(setting: DestinationDriveSetting): string {
   switch (setting.kind) {
     case "me":

@@ -1,8 +1,8 @@
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { EngineSettings } from "../config/settings";
 import type { AccessTokenProvider } from "../onedrive/accessToken";
-import { destinationDriveKey } from "../config/destinationDriveSetting";
-import { destinationDisplay, resolveDestinationDrive, type ResolvedDestination, type ResolvedLibraryCache } from "../onedrive/destinationDrive";
+import { destinationDriveKey, type DestinationDriveSetting } from "../config/destinationDriveSetting";
+import { configuredDestinationDisplay, destinationDisplay, resolveDestinationDrive, type ResolvedDestination, type ResolvedLibraryCache } from "../onedrive/destinationDrive";
 import { GraphClient } from "../onedrive/graphClient";
 import { defaultSleep } from "../onedrive/retryPolicy";
 import { UploadSessionClient } from "../onedrive/uploadSessionClient";
@@ -139,6 +139,17 @@ export class TransferEngine {
       });
     }
     return this.destinationState.resolving;
+  }
+
+  /**
+   * The destination as a summary shows it: resolved if this run looked it up, otherwise as configured, without a
+   * Graph request (a sweep over finished blobs makes none).
+   */
+  async destinationForSummary(): Promise<{ display: string; kind: DestinationDriveSetting["kind"]; driveId?: string }> {
+    const { settings } = this.services;
+    if (this.destinationState.resolving === undefined) return { display: configuredDestinationDisplay(settings.destDrive, settings.destFolder), kind: settings.destDrive.kind };
+    const { display, kind, driveId } = await this.destinationState.resolving;
+    return { display, kind, driveId };
   }
 
   /** One blob; its calls and waits end by `options.deadline` and with `options.abortSignal`. */

@@ -65,6 +65,21 @@ describe("the transfer CLI", () => {
     assert.match(rerun.stdout, /0 files uploaded, 2 skipped, 1 failed/);
   });
 
+  test("a rerun over finished blobs makes no Graph request, and still names the destination", async () => {
+    const fixture = suite.closeAfter(await createTransferFixture(suite.instance));
+    await fixture.putBlob("done.txt", "done once");
+    const first = await runCli(["--json"], fixture.settingsEnv);
+    assert.equal(first.code, 0, first.stderr);
+    const graphRequestsBefore = fixture.emulator.requests.length;
+    const rerun = await runCli(["--json"], fixture.settingsEnv);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(fixture.emulator.requests.length, graphRequestsBefore, "no Graph request, not even the drive lookup");
+    const [firstReport, rerunReport] = [JSON.parse(first.stdout), JSON.parse(rerun.stdout)];
+    assert.equal(rerunReport.skipped, 1);
+    assert.match(firstReport.destination.display, /^OneDrive \(me\) › /);
+    assert.deepEqual([rerunReport.destination.display, rerunReport.destination.kind], [firstReport.destination.display, "me"]);
+  });
+
   test("bad settings exit 2 naming every invalid setting", async () => {
     const run = await runCli(["--json"], { FRAGMENT_SIZE_MB: "61", CONFLICT_BEHAVIOR: "overwrite", TRANSFER_CONCURRENCY: "0", SOURCE_STORAGE: "UseDevelopmentStorage=true", GRAPH_ACCESS_TOKEN: "unused" });
     assert.equal(run.code, 2);

@@ -1,7 +1,6 @@
 import { enableCompileCache } from "./compileCache";
 enableCompileCache();
 
-import { parseArgs } from "node:util";
 import { linkReportFor, transferQueueName } from "../app/productionDependencies";
 import { readStatusReport } from "../app/statusSnapshot";
 import { displayText, formatAgo, formatBytes, formatDuration, formatRate, formatTime, plural } from "../app/statusFormat";
@@ -11,7 +10,7 @@ import { loadEngineSettings, SettingsError, type SettingsSource } from "../confi
 import { Ledger } from "../storage/ledger";
 import { createStorageClients } from "../storage/storageClients";
 import { errorText } from "../shared/errorText";
-import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
+import { startCommand } from "./commandStart";
 import { cliSettingsSource } from "./localSettings";
 
 const USAGE = `Usage: npm run status [-- --json]
@@ -100,23 +99,9 @@ function queueFor(source: SettingsSource, storage: ReturnType<typeof createStora
 }
 
 export async function runStatusCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let json = false;
-  try {
-    const parsed = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean" } }, allowPositionals: false });
-    if (parsed.values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
-    json = parsed.values.json ?? false;
-  } catch (error) {
-    process.stderr.write(`${errorText(error)}\n\n${USAGE}\n`);
-    return EXIT_CONFIGURATION;
-  }
-  const stale = staleBuildMessage(PROJECT_ROOT);
-  if (stale) {
-    process.stderr.write(`${stale}\n`);
-    return EXIT_CONFIGURATION;
-  }
+  const start = startCommand(argv, USAGE);
+  if ("exitCode" in start) return start.exitCode;
+  const { json } = start;
   let report: TransferStatusReport;
   let source: SettingsSource;
   try {

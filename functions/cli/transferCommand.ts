@@ -1,10 +1,9 @@
 import { enableCompileCache } from "./compileCache";
 enableCompileCache();
 
-import { parseArgs } from "node:util";
 import { SettingsError } from "../config/settings";
 import { isDestinationError } from "../onedrive/destinationDrive";
-import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
+import { startCommand } from "./commandStart";
 import { createEngine } from "../transfer/engineFactory";
 import type { TransferLog } from "../transfer/blobTransfer";
 import { formatHumanSummary } from "./humanSummary";
@@ -39,23 +38,9 @@ function isSignInError(error: unknown): boolean {
 }
 
 export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let json = false;
-  try {
-    const parsed = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean" } }, allowPositionals: false });
-    if (parsed.values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return EXIT_OK;
-    }
-    json = parsed.values.json ?? false;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    return EXIT_CONFIGURATION;
-  }
-  const stale = staleBuildMessage(PROJECT_ROOT);
-  if (stale) {
-    process.stderr.write(`${stale}\n`);
-    return EXIT_CONFIGURATION;
-  }
+  const start = startCommand(argv, USAGE);
+  if ("exitCode" in start) return start.exitCode;
+  const { json } = start;
 
   // Log lines go to stderr so stdout carries only the summary (and, with --json, nothing but the JSON).
   const log: TransferLog = {

@@ -91,16 +91,23 @@ function libraryUrl(reader: SettingsReader, text: string): DestinationDriveSetti
   return { kind: "library", url: text, hostname, sitePath, libraryPath: `/${segments.join("/")}` };
 }
 
-/** A stable text for the setting: the cache key of a resolved library and the way logs name it. */
-export function destinationDriveKey(setting: DestinationDriveSetting): string {
+/** The setting in the words it was given, for messages and a summary that did not look the drive up. */
+export function destinationDriveText(setting: DestinationDriveSetting): string {
   switch (setting.kind) {
     case "me":
       return "me";
     case "drive":
       return `drive:${setting.driveId}`;
     case "user":
-      return `user:${setting.user.toLowerCase()}`;
+      return `user:${setting.user}`;
     case "library":
-      return `https://${setting.hostname}${setting.libraryPath.toLowerCase()}`;
+      return setting.url;
   }
+}
+
+/** A stable text for the setting: the cache key of a resolved library and the way logs name it. */
+export function destinationDriveKey(setting: DestinationDriveSetting): string {
+  if (setting.kind === "user") return `user:${setting.user.toLowerCase()}`;
+  if (setting.kind === "library") return `https://${setting.hostname}${setting.libraryPath.toLowerCase()}`;
+  return destinationDriveText(setting);
 }

@@ -1,4 +1,4 @@
-import type { DestinationDriveSetting } from "../config/destinationDriveSetting";
+import { destinationDriveText, type DestinationDriveSetting } from "../config/destinationDriveSetting";
 import type { DriveAddress, GraphClient } from "./graphClient";
 import { GraphError } from "./graphError";
 import { siteGrantCommand } from "../auth/adminCommands";
@@ -197,27 +197,14 @@ function encodePathSegments(path: string): string {
  * setting's own words, so showing it costs no Graph request.
  */
 export function configuredDestinationDisplay(setting: DestinationDriveSetting, destFolder: string): string {
-  return destinationDisplay({ driveDisplay: setting.kind === "me" ? "OneDrive (me)" : `DEST_DRIVE ${settingText(setting)}` }, destFolder);
-}
-
-function settingText(setting: DestinationDriveSetting): string {
-  switch (setting.kind) {
-    case "me":
-      return "me";
-    case "drive":
-      return `drive:${setting.driveId}`;
-    case "user":
-      return `user:${setting.user}`;
-    case "library":
-      return setting.url;
-  }
+  return destinationDisplay({ driveDisplay: setting.kind === "me" ? "OneDrive (me)" : `DEST_DRIVE ${destinationDriveText(setting)}` }, destFolder);
 }
 
 /** Only Graph's refusals are configuration errors; a network failure or a 5xx stays what it is (a retry may help). */
 function destinationError(setting: DestinationDriveSetting, what: string, error: unknown): unknown {
   if (!(error instanceof GraphError) || error.status >= 500 || error.status === 429 || error.status === 401) return error;
   const answer = `${error.status}${error.code ? ` ${error.code}` : ""}${error.requestId ? ` (request-id ${error.requestId})` : ""}`;
-  return new DestinationError(`DEST_DRIVE "${settingText(setting)}" cannot be used: Graph answered ${answer} for ${what}. Check ${whatToCheck(setting, error)}.`, error);
+  return new DestinationError(`DEST_DRIVE "${destinationDriveText(setting)}" cannot be used: Graph answered ${answer} for ${what}. Check ${whatToCheck(setting, error)}.`, error);
 }
 
 function whatToCheck(setting: DestinationDriveSetting, error: GraphError): string {

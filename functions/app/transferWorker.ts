@@ -107,7 +107,8 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
         // Retrying cannot help until a person signs in again or fixes DEST_DRIVE (the status endpoint shows both).
         // The queue mark goes so the first sweep after the relink queues the blob again.
         log.error(`${blob}: not transferred. ${errorText(error)}`);
-        telemetry.recordMetric(METRICS.relinkNeeded, 1);
+        // A DEST_DRIVE to fix is not a relink: the metric (and its alert) speak of the sign-in only.
+        if (isRelinkRequiredError(error)) telemetry.recordMetric(METRICS.relinkNeeded, 1);
         await ledger.clearQueued(blob).catch(() => undefined);
         return;
       }

@@ -4,6 +4,7 @@ enableCompileCache();
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
+import { loadBundleWithCodeCache, type LoadedBundle } from "./bundleCodeCache";
 
 /**
  * `npm run transfer`, `npm run login` and `npm run status` start here: `node dist/functions/cli/launch.js <command> [options]`.
@@ -37,7 +38,18 @@ function launch(argv: string[]): Promise<number> | number {
     process.stderr.write(`${stale}\n`);
     return 2;
   }
-  return (require(bundlePath) as BundledCommand).runCommand(commandArgv);
+  const bundle: LoadedBundle = nodeKeepsCompiledCode() ? { exports: require(bundlePath), usedCachedCode: false, saveCompiledCode: () => undefined } : loadBundleWithCodeCache(bundlePath);
+  return (bundle.exports as BundledCommand).runCommand(commandArgv).then((code) => {
+    if (code === 0 && !commandArgv.some((arg) => HELP_OPTIONS.has(arg))) bundle.saveCompiledCode();
+    return code;
+  });
+}
+
+/** Runs that stop before the command's work, whose compiled code would leave the cache without it. */
+const HELP_OPTIONS: ReadonlySet<string> = new Set(["--help", "-h", "--version"]);
+
+function nodeKeepsCompiledCode(): boolean {
+  return typeof (require("node:module") as { enableCompileCache?: unknown }).enableCompileCache === "function";
 }
 
 void Promise.resolve(launch(process.argv.slice(2))).then((code) => {

@@ -45,9 +45,9 @@ export function summarise(files: FileOutcome[]): SweepSummary {
 const RECORD_LINGER_MS = 250;
 
 /**
- * One pass over the container: lists the blobs under the prefix and reads the whole ledger partition in a few
- * paged requests, skips every blob already done for its current ETag without any Graph call, and transfers the
- * rest TRANSFER_CONCURRENCY at a time.
+ * One pass over the container: lists the blobs under the prefix, reads their ledger rows (a few paged requests for
+ * the whole container, or one each when there are only a few), skips every blob already done for its current ETag
+ * without any Graph call, and transfers the rest TRANSFER_CONCURRENCY at a time.
  *
  * Files that fit in one fragment cost little more than their ledger writes, so their rows are claimed in batches
  * ahead of the workers and their outcomes recorded in batches: a worker moves on to its next file as soon as
@@ -56,7 +56,8 @@ const RECORD_LINGER_MS = 250;
  */
 export async function sweep(services: TransferServices, observer: SweepObserver = {}): Promise<SweepSummary> {
   const { settings } = services;
-  const [blobs, records] = await Promise.all([collect(services.source.list(settings.sourcePrefix)), services.ledger.readAll()]);
+  const blobs = await collect(services.source.list(settings.sourcePrefix));
+  const records = await services.ledger.readRowsOf(blobs.map((blob) => blob.name));
   const outcomes: Promise<FileOutcome>[] = new Array(blobs.length);
   const pending: { blob: SourceBlob; index: number; shard: string }[] = [];
   blobs.forEach((blob, index) => {

@@ -73,6 +73,20 @@ describe("ledger rows claimed and recorded in transactions", () => {
     assert.equal(claimed[2]?.interruptedBefore, false, "a released row was not interrupted");
   });
 
+  test("a few blobs' rows are read one by one, many blobs' by partition, with the same rows either way", async () => {
+    const { ledger, requests } = ledgerWithCounter();
+    const names = ["one.bin", "two.bin", "three.bin"];
+    await ledger.claim("one.bin", initial("one.bin"), { owner: "me", leaseMs: 60_000 });
+    requests.length = 0;
+    const few = await ledger.readRowsOf(names);
+    assert.deepEqual([...few.keys()], ["one.bin"]);
+    assert.equal(requests.length, names.length, "one point read a blob");
+    requests.length = 0;
+    const many = await ledger.readRowsOf(Array.from({ length: 16 }, (_, index) => `blob-${index}.bin`));
+    assert.equal(requests.length, 16, "one query a partition, whatever the number of blobs");
+    assert.equal(many.get("one.bin")?.claimOwner, "me", "the partition read returns every row of the container");
+  });
+
   test("when another worker claims one row first, the transaction fails whole and every other row is still claimed", async () => {
     const { ledger } = ledgerWithCounter();
     const rows = await ledger.readAll();

@@ -3,14 +3,13 @@ import { isRelinkRequiredError } from "../auth/relinkRequiredError";
 import { isDestinationError } from "../onedrive/destinationDrive";
 import { noTelemetry, type Telemetry } from "../telemetry/telemetry";
 import { METRICS } from "../telemetry/telemetryNames";
-import { failureFacts } from "../transfer/blobTransfer";
 import { destinationFor } from "../transfer/destinationPath";
 import type { TransferLog } from "../transfer/blobTransfer";
 import type { TransferEngine } from "../transfer/transferEngine";
 import { FUNCTION_TIMEOUT_MS, HARD_STOP_MARGIN_MS, MAX_DEQUEUE_COUNT, WORKER_BUDGET_MS } from "./hostLimits";
 import { errorText } from "../shared/errorText";
 import { failureRecordChanges } from "../storage/ledgerRow";
-import { failureFields } from "../transfer/failureCause";
+import { failureFields, outcomeFailureFields } from "../transfer/failureCause";
 import { invocationLog } from "./invocationLog";
 import { MalformedMessageError, parseQueueMessage } from "./queueMessages";
 import { runSweep } from "./sweepPlanner";
@@ -115,7 +114,7 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
       // The host retries this message; each failed attempt is a record, so a file that ends in the poison queue
       // shows why in every attempt.
       const path = destinationFor(blob, settings.sourcePrefix, settings.destFolder).fullPath;
-      telemetry.recordTransferOutcome({ blob, path, status: "failed", bytes: 0, fragments: 0, ...failureFacts(error) }, { source: "worker", continuation, invocationId: context.invocationId });
+      telemetry.recordTransferOutcome({ blob, path, status: "failed", bytes: 0, fragments: 0, ...outcomeFailureFields(error) }, { source: "worker", continuation, invocationId: context.invocationId });
       await noteFailedAttempt(engine, blob, error, attemptOf(context), log);
       throw error;
     }

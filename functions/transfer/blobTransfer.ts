@@ -15,7 +15,7 @@ import { ThrottledError } from "../onedrive/throttle";
 import { recordVerifiedUpload, verifyUpload } from "./completion";
 import { controlCharacterProblem, escapeControlCharacters } from "./blobNameText";
 import { destinationFor, type Destination } from "./destinationPath";
-import { failureFields } from "./failureCause";
+import { failureFields, outcomeFailureFields } from "./failureCause";
 import { failureKind } from "./failureKind";
 import { FragmentReader } from "./fragmentReader";
 import type { FileOutcome, TransferOptions, TransferServices } from "./transferTypes";
@@ -121,17 +121,6 @@ async function refuseUnstorableName(
 
 /** The error code of a name refused before any request. */
 export const REFUSED_NAME_CODE = "refusedName";
-
-/** What the outcome record says about a failure: Graph's own code and request id, or the kind of error. */
-export function failureFacts(error: unknown): Pick<FileOutcome, "errorCode" | "graphRequestId"> {
-  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    if (cause instanceof GraphError) {
-      const code = [cause.code, ...cause.innerCodes].filter((part) => part !== "").pop() ?? `http${cause.status}`;
-      return { errorCode: code, ...(cause.requestId ? { graphRequestId: cause.requestId } : {}) };
-    }
-  }
-  return { errorCode: error instanceof Error ? error.name : "unknown" };
-}
 
 type Claim = { kind: "claimed"; claimed: ClaimedRow } | { kind: "stopped"; outcome: FileOutcome };
 
@@ -343,9 +332,9 @@ async function recordFailure(
     const temporaryMessage = `${message} (${resumeNote})`;
     services.log.error(`${blob.name}: ${temporaryMessage}`);
     await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now())).catch(() => undefined);
-    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0, ...failureFacts(error) });
+    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0, ...outcomeFailureFields(error) });
   }
   services.log.error(`${blob.name}: ${message}`);
   await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
-  return outcome(blob.name, destination, "failed", { error: message, ...failureFacts(error) });
+  return outcome(blob.name, destination, "failed", { error: message, ...outcomeFailureFields(error) });
 }

@@ -3,6 +3,7 @@ import { GraphError, GraphNetworkError, isTransientNetworkError } from "../onedr
 import { ThrottledError } from "../onedrive/throttle";
 import type { FailureCause, FailureFields } from "../storage/ledgerRow";
 import { PermanentUploadError, UploadStalledError } from "./sessionUpload";
+import type { FileOutcome } from "./transferTypes";
 
 /** How deep a wrapped error (`cause`) is searched for the service's answer. */
 const MAX_CAUSE_DEPTH = 5;
@@ -51,6 +52,16 @@ export function failureFields(error: unknown): FailureFields {
   if (chain.some((candidate) => candidate instanceof BlobReadTimeoutError)) return { lastErrorCause: "storage", lastErrorCode: "BlobReadTimeout" };
   if (isTransientNetworkError(error)) return { lastErrorCause: "network", ...networkCode(chain) };
   return { lastErrorCause: "unexpected" };
+}
+
+/**
+ * A failure as a file's outcome (and so its telemetry record and the CLI's JSON) reports it: the ledger row's code
+ * and request id, so all of them name a failure alike and nothing but identifiers leaves the process. A failure
+ * without a code reports its cause, which is one of a closed list.
+ */
+export function outcomeFailureFields(error: unknown): Pick<FileOutcome, "errorCode" | "graphRequestId"> {
+  const { lastErrorCause, lastErrorCode, lastRequestId } = failureFields(error);
+  return { errorCode: lastErrorCode ?? lastErrorCause, ...(lastRequestId === undefined ? {} : { graphRequestId: lastRequestId }) };
 }
 
 /** Service codes are identifiers; anything else a body put there (a URL, a sentence) is not kept. */

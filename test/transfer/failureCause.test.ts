@@ -6,7 +6,9 @@ import { GraphError, GraphNetworkError } from "../../functions/onedrive/graphErr
 import { ThrottledError } from "../../functions/onedrive/throttle";
 import { BlobChangedError } from "../../functions/storage/blobSource";
 import type { FailureCause } from "../../functions/storage/ledgerRow";
-import { failureFields } from "../../functions/transfer/failureCause";
+import { outcomeAttributes } from "../../functions/telemetry/telemetry";
+import { OUTCOME_PROPERTIES } from "../../functions/telemetry/telemetryNames";
+import { failureFields, outcomeFailureFields } from "../../functions/transfer/failureCause";
 import { PermanentUploadError } from "../../functions/transfer/sessionUpload";
 
 const REQUEST_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -56,6 +58,27 @@ describe("failure causes: what the ledger row records beside the message", () =>
     const fields = failureFields(hostile);
     assert.deepEqual(fields, { lastErrorCause: "refusedByOneDrive", lastErrorCode: "HTTP 400" });
     assert.ok(!JSON.stringify(fields).includes("secret"));
+  });
+
+  test("a file's outcome, and so its telemetry record, names a failure as the ledger row does, identifiers only", () => {
+    const telemetryOf = (error: unknown) =>
+      outcomeAttributes({ blob: "in/x.bin", path: "x.bin", status: "failed", bytes: 0, fragments: 0, ...outcomeFailureFields(error) }, { source: "worker" });
+    const hostile = graphError(404, "https://evil.example/?token=abc", ["see https://x.example/?tempauth=secret"], { requestId: "id with spaces https://x" });
+    const record = telemetryOf(hostile);
+    assert.equal(record[OUTCOME_PROPERTIES.errorCode], "HTTP 404");
+    assert.equal(record[OUTCOME_PROPERTIES.errorCode], failureFields(hostile).lastErrorCode);
+    assert.equal(record[OUTCOME_PROPERTIES.graphRequestId], undefined);
+    assert.ok(!JSON.stringify(record).includes("evil") && !JSON.stringify(record).includes("secret"), JSON.stringify(record));
+
+    const quota = graphError(507, "quotaLimitReached");
+    assert.deepEqual(
+      [telemetryOf(quota)[OUTCOME_PROPERTIES.errorCode], telemetryOf(quota)[OUTCOME_PROPERTIES.graphRequestId]],
+      [failureFields(quota).lastErrorCode, failureFields(quota).lastRequestId],
+    );
+    assert.equal(telemetryOf(graphError(502, ""))[OUTCOME_PROPERTIES.errorCode], "HTTP 502");
+    // Without a code, the cause stands in (never the error's own name, which any thrown object can set).
+    assert.equal(telemetryOf(new PermanentUploadError("QuickXorHash mismatch"))[OUTCOME_PROPERTIES.errorCode], "uploadRejected");
+    assert.equal(telemetryOf(Object.assign(new Error("x"), { name: "see https://evil.example" }))[OUTCOME_PROPERTIES.errorCode], "unexpected");
   });
 
   test("every cause has advice in words, and rows without a cause still read", () => {

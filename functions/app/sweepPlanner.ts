@@ -68,18 +68,34 @@ export async function runSweep(
       });
     }),
   );
-  await services.ledger.recordSweepRun({
-    runId,
-    trigger: options.trigger,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date(now()).toISOString(),
-    listed: run.listed,
-    queued: run.queued.length,
-  });
+  try {
+    await services.ledger.recordSweepRun({
+      runId,
+      trigger: options.trigger,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date(now()).toISOString(),
+      listed: run.listed,
+      queued: run.queued.length,
+    });
+  } catch (error) {
+    // The messages are on the queue and marked: failing now would have the host retry a sweep whose work is done.
+    services.log.warn(`sweep ${runId}: the run could not be added to the sweep history the status page shows (${storageFailure(error)}); its messages are queued`);
+  }
   services.log.info(
     `sweep ${runId} (${options.trigger}): ${run.listed} blobs listed, ${run.queued.length} queued; left alone: ${run.skipped.done} done, ${run.skipped.queued} already queued, ${run.skipped.inFlight} in flight, ${run.skipped.throttled} throttled`,
   );
   return run;
+}
+
+/**
+ * A storage failure as status and code only: the service's message and the request's URL are left out, since a
+ * SAS connection string puts its signature in the URL.
+ */
+function storageFailure(error: unknown): string {
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  const parts = [typeof statusCode === "number" ? `HTTP ${statusCode}` : undefined, typeof code === "string" && /^[A-Za-z][A-Za-z0-9_]{0,79}$/.test(code) ? code : undefined];
+  const known = parts.filter((part) => part !== undefined).join(" ");
+  return known === "" ? "an unexpected error" : known;
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -4,6 +4,9 @@ import { HttpRequest, type HttpResponseInit } from "@azure/functions";
 import { createStartTransfersHandler, createTransferRowHandler, createTransferStatusHandler } from "../../functions/app/transfersHttp";
 import type { TransferStatusReport } from "../../functions/app/transferStatus";
 import { createSweepTimer } from "../../functions/app/sweepTimer";
+import { createHttpHeaders } from "@azure/core-rest-pipeline";
+import { Ledger } from "../../functions/storage/ledger";
+import { createStorageClients } from "../../functions/storage/storageClients";
 import { azuriteForSuite } from "../support/azurite";
 import { createAppWorld, invocation, type AppWorld } from "./support/appHarness";
 
@@ -52,6 +55,39 @@ describe("sweep and the HTTP API against Azurite and the OneDrive emulator", () 
     assert.equal(lastSweep?.runId, second.runId);
     assert.equal(lastSweep?.trigger, "timer");
     assert.deepEqual([lastSweep?.listed, lastSweep?.queued], [5, 0]);
+  });
+
+  test("a sweep whose history row cannot be written still succeeds: its messages are queued and one line says why", async () => {
+    const world = await worldWith();
+    for (const name of ["a.txt", "b.txt"]) await world.fixture.putBlob(name, `content of ${name}`);
+    const { settings } = world.fixture;
+    // The table service refuses every write to the sweep partitions (as it would a role that lost write there).
+    const table = createStorageClients(settings.storage).tableClient(settings.ledgerTable);
+    let refused = 0;
+    table.pipeline.addPolicy({
+      name: "refuseSweepRecords",
+      sendRequest: async (request, next) => {
+        if (request.method === "GET" || !decodeURIComponent(request.url).includes("PartitionKey='_sweep")) return next(request);
+        refused += 1;
+        const body = { "odata.error": { code: "AuthorizationFailure", message: { lang: "en-US", value: "This request is not authorized to perform this operation." } } };
+        return { request, status: 403, headers: createHttpHeaders({ "content-type": "application/json;odata=minimalmetadata", "x-ms-error-code": "AuthorizationFailure" }), bodyAsText: JSON.stringify(body) };
+      },
+    // Where the service's answer would come from: the client reads the refusal as it would a real one.
+    }, { afterPhase: "Sign" });
+    const engine = world.fixture.engine();
+    const ledger = new Ledger(table, settings.sourceContainer);
+    const sweep = createSweepTimer({ engineFor: (log) => ({ ...engine, services: { ...engine.services, ledger, log } }) as typeof engine, queue: world.queue });
+
+    const run = await sweep(timer, invocation(world.lines, {}, "sweep"));
+    assert.ok(refused > 0, "the history write reached the table and was refused");
+    assert.deepEqual(run.queued.sort(), ["a.txt", "b.txt"]);
+    assert.deepEqual(await queuedNames(world), ["a.txt", "b.txt"]);
+    assert.equal((await engine.services.ledger.get("a.txt"))?.queuedEtag !== undefined, true, "the queue marks were written");
+    const historyLines = world.lines.filter((line) => line.text.includes("sweep history"));
+    assert.equal(historyLines.length, 1, JSON.stringify(world.lines));
+    assert.match(historyLines[0]!.text, /HTTP 403/);
+    assert.doesNotMatch(historyLines[0]!.text, /AccountKey|sig=|http:\/\//);
+    assert.equal(await engine.services.ledger.lastSweepRun(), undefined);
   });
 
   test("POST with no body or {} queues a sweep, which the worker fans out", async () => {

@@ -16,32 +16,20 @@ export interface CallContext {
   tally?: RetryTally;
 }
 
-/**
- * Retries and throttle waits made under one context. A tally made inside another (one file of a run) also counts
- * into the outer one, so a run's totals and each file's add up.
- */
+/** Retries and throttle waits made under one context (one file's transfer). */
 export class RetryTally {
   retries = 0;
   throttleWaits = 0;
   throttleWaitMs = 0;
 
-  constructor(private readonly outer?: RetryTally) {}
-
   noteRetry(): void {
     this.retries += 1;
-    this.outer?.noteRetry();
   }
 
   noteThrottleWait(waitMs: number): void {
     this.throttleWaits += 1;
     this.throttleWaitMs += waitMs;
-    this.outer?.noteThrottleWait(waitMs);
   }
-}
-
-/** A fresh tally for work about to start under the current context, counting into the context's own. */
-export function nestedTally(): RetryTally {
-  return new RetryTally(contexts.getStore()?.tally);
 }
 
 const contexts = new AsyncLocalStorage<CallContext>();

@@ -32,10 +32,7 @@ export interface ResolvedDestination {
 /** What a library URL resolved to, kept so later runs skip the /sites lookups. */
 export interface ResolvedLibrary {
   driveId: string;
-  siteId: string;
   siteDisplayName: string;
-  driveName: string;
-  driveWebUrl: string;
 }
 
 /** Where resolved library URLs are remembered between processes (a small row in the ledger table). */
@@ -130,7 +127,7 @@ async function resolveLibrary(
     );
   }
   const siteDisplayName = site.displayName ?? site.name ?? setting.sitePath;
-  await cache.store?.set(cache.key, { driveId: drive.id, siteId: site.id, siteDisplayName, driveName: drive.name ?? "", driveWebUrl: drive.webUrl ?? "" });
+  await cache.store?.set(cache.key, { driveId: drive.id, siteDisplayName });
   return libraryDestination(drive, siteDisplayName);
 }
 

@@ -72,10 +72,6 @@ export class OpenTelemetryTelemetry implements Telemetry {
     await withTimeout(Promise.all([this.loggerProvider.forceFlush(), this.meterProvider.forceFlush()]), FLUSH_TIMEOUT_MS).catch(() => undefined);
   }
 
-  async shutdown(): Promise<void> {
-    await Promise.all([this.loggerProvider.shutdown(), this.meterProvider.shutdown()]).catch(() => undefined);
-  }
-
   private counterFor(name: MetricName): Counter {
     let counter = this.counters.get(name);
     if (!counter) {

@@ -8,7 +8,7 @@ import {
   attemptNumber, attemptStartChanges, CLAIM_LEASE_MS, checkpointChanges, failureChanges, initialRow, isDoneFor,
   failureRecordChanges, refusedNameChanges, temporaryFailureChanges, throttledChanges, type LedgerRecord,
 } from "../storage/ledgerRow";
-import { nestedTally, withCallContext } from "../http/callContext";
+import { RetryTally, withCallContext } from "../http/callContext";
 import { GraphError } from "../onedrive/graphError";
 import { THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
@@ -44,7 +44,7 @@ function outcome(blobName: string, destination: Destination, status: FileOutcome
  */
 export async function transferBlob(services: TransferServices, blobName: string, options: TransferOptions = {}): Promise<FileOutcome> {
   const startedAt = services.now();
-  const tally = nestedTally();
+  const tally = new RetryTally();
   let sizeBytes: number | undefined;
   const result = await withCallContext({ tally }, () =>
     transferFoundBlob(services, blobName, options, (blob) => {

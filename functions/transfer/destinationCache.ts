@@ -24,13 +24,7 @@ export function tableLibraryCache(table: TableClient, warn: (message: string) =>
       try {
         const row = await table.getEntity<Record<string, unknown>>(DESTINATIONS_PARTITION, rowKeyOf(libraryUrlKey));
         if (row.libraryUrl !== libraryUrlKey || typeof row.driveId !== "string" || row.driveId === "") return undefined;
-        return {
-          driveId: row.driveId,
-          siteId: String(row.siteId ?? ""),
-          siteDisplayName: String(row.siteDisplayName ?? ""),
-          driveName: String(row.driveName ?? ""),
-          driveWebUrl: String(row.driveWebUrl ?? ""),
-        };
+        return { driveId: row.driveId, siteDisplayName: String(row.siteDisplayName ?? "") };
       } catch (error) {
         if (statusOf(error) !== 404) warn(`could not read the cached drive of ${libraryUrlKey}; resolving it again: ${(error as Error).message}`);
         return undefined;

@@ -25,7 +25,6 @@ describe("what reaches Application Insights through the Azure Monitor exporter",
     );
     telemetry.recordMetric(METRICS.relinkNeeded, 1);
     await telemetry.flush();
-    await telemetry.shutdown();
 
     const events = ingestion.envelopes.filter((envelope) => envelope.data.baseType === "EventData");
     assert.equal(events.length, 1, JSON.stringify(ingestion.envelopes));
@@ -56,7 +55,6 @@ describe("what reaches Application Insights through the Azure Monitor exporter",
     const telemetry = telemetryFromSettings({ APPLICATIONINSIGHTS_CONNECTION_STRING: otherKey }) as OpenTelemetryTelemetry;
     telemetry.recordMetric(METRICS.relinkNeeded, 0);
     await telemetry.flush();
-    await telemetry.shutdown();
     assert.equal(ingestion.envelopes.length, before);
     assert.ok(ingestion.refusedItems > 0, "the endpoint saw and refused them");
   });

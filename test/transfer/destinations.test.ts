@@ -166,7 +166,7 @@ describe("DEST_DRIVE: where files go", () => {
     await table.createTable();
     const cache = tableLibraryCache(table, () => undefined);
     const key = destinationDriveKey(fixture.settings.destDrive);
-    await cache.set(key, { driveId: "b!deleted-library", siteId, siteDisplayName: "Finance", driveName: "Invoices", driveWebUrl: libraryUrl });
+    await cache.set(key, { driveId: "b!deleted-library", siteDisplayName: "Finance" });
     await fixture.putBlob("inv.csv", "1,2");
     const engine = fixture.engine({ tokenProvider: new StaticAccessTokenProvider("app-all") });
     assert.equal((await engine.sweep()).uploaded, 1);

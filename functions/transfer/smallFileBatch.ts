@@ -3,6 +3,7 @@ import type { GraphClient } from "../onedrive/graphClient";
 import type { ConflictBehavior } from "../config/settings";
 import type { BatchableRequest, BatchSubRequest, BatchSubResponse, DriveItem } from "../onedrive/graphTypes";
 import { retryDelayMs, THROTTLE_STATUSES, type RetryOptions } from "../onedrive/retryPolicy";
+import { callContext, RetryTally, withCallContext } from "../http/callContext";
 
 /**
  * Small files travel to OneDrive in JSON batches: each file is a simple PUT …/content (which honours
@@ -51,6 +52,8 @@ interface QueuedRequest {
   request: BatchableRequest;
   /** Attempts made so far. */
   attempts: number;
+  /** The tally of the file that queued the request: its retries are that file's. */
+  tally?: RetryTally;
   resolve(item: DriveItem): void;
   reject(error: unknown): void;
 }
@@ -118,7 +121,7 @@ export class SmallFileBatcher {
 
   private enqueue(request: BatchableRequest): Promise<DriveItem> {
     return new Promise<DriveItem>((resolve, reject) => {
-      this.queue.push({ request, attempts: 0, resolve, reject });
+      this.queue.push({ request, attempts: 0, tally: callContext().tally, resolve, reject });
       this.dispatch();
     });
   }
@@ -156,7 +159,9 @@ export class SmallFileBatcher {
     for (const queued of batch) queued.attempts += 1;
     let answers: Awaited<ReturnType<GraphClient["sendBatch"]>>;
     try {
-      answers = await this.graph.sendBatch(requests);
+      // A batch sent again is one retry, counted once: for the file of its first request (which went again), never
+      // for the file whose call chain happened to send the batch, which may not be in it.
+      answers = await withCallContext({ tally: batch[0]!.tally ?? new RetryTally() }, () => this.graph.sendBatch(requests));
     } catch (error) {
       // Never answered a batch yet (or already known not to): the files go back to the single-request path.
       if (error instanceof BatchUnsupportedError && this.supported !== true) {
@@ -209,11 +214,13 @@ export class SmallFileBatcher {
     if (error.retryAfterMs !== undefined && THROTTLE_STATUSES.has(error.status)) {
       // Throttling holds back every Graph request of the process (throttle.ts), this batch's next one included.
       this.graph.throttle.close(error.retryAfterMs, `${error.status} ${error.code} in a JSON batch${error.requestId ? ` (request id ${error.requestId})` : ""}`);
+      queued.tally?.noteRetry();
       this.queue.push(queued);
       this.dispatch();
       return;
     }
     // Transient: this request alone waits as asked, then rides in a later batch.
+    queued.tally?.noteRetry();
     this.options.sleep(delayMs).then(
       () => {
         this.queue.push(queued);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { quickXorHashBase64 } from "../emulators/onedrive";
 import type { OneDriveEmulatorOptions } from "../emulators/onedrive";
 import { BATCHED_FILE_MAX_BYTES } from "../../functions/transfer/smallFileBatch";
+import { RetryTally, withCallContext } from "../../functions/http/callContext";
 import { azuriteForSuite } from "../support/azurite";
 import { createTransferFixture, randomContent, type TransferFixture } from "../support/transferHarness";
 
@@ -122,6 +123,50 @@ describe("small files in JSON batches", () => {
     assert.equal(throttled.length, 1);
     assert.ok(throttled[0].batchId !== undefined, "the throttle hit a request inside a batch");
     assert.equal(fixture.emulator.listTree().filter((path) => path.startsWith("t")).length, 6);
+  });
+
+  test("a batch sent again counts one retry, for a file in it: not for the file whose answer set it off", async () => {
+    const fixture = await fixtureWith({}, { simpleUploadLimitBytes: 1000 });
+    const { graph, smallFiles } = fixture.engine().services;
+    const root = await graph.getRoot();
+    // Graph sees: the first batch (the first file alone, since the endpoint has not batched yet) and its part, then
+    // the second batch, carrying the other two files: its POST answers 503 once and the whole batch goes again.
+    fixture.emulator.addFaults([{ kind: "throttle", target: "graph", status: 503, skip: 2 }]);
+    const tallies = { refused: new RetryTally(), second: new RetryTally(), third: new RetryTally() };
+    const upload = (file: keyof typeof tallies, size: number) =>
+      withCallContext({ tally: tallies[file] }, () =>
+        smallFiles!.upload({ parentId: root.id, name: `${file}.bin`, content: randomContent(size), conflictBehavior: "replace", lastModifiedDateTime: "2026-12-01T10:00:00Z" }),
+      );
+    const results = await Promise.allSettled([upload("refused", 5000), upload("second", 10), upload("third", 10)]);
+    assert.deepEqual(results.map((result) => result.status), ["rejected", "fulfilled", "fulfilled"]);
+    const batchPosts = fixture.emulator.requests.filter((request) => request.url === "/v1.0/$batch");
+    assert.deepEqual(batchPosts.slice(0, 3).map((request) => request.status), [200, 503, 200], "the second batch went twice");
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(tallies).map(([file, tally]) => [file, tally.retries])),
+      { refused: 0, second: 1, third: 0 },
+      "one retry, for the batch's first file; none for the file refused in the batch before",
+    );
+  });
+
+  test("a request sent again alone, in a later batch, counts a retry for its own file", async () => {
+    const fixture = await fixtureWith();
+    const { graph, smallFiles } = fixture.engine().services;
+    const root = await graph.getRoot();
+    // The first batch and its part, the second batch (two content PUTs and the first file's PATCH), its first part.
+    fixture.emulator.addFaults([{ kind: "throttle", target: "graph", status: 429, retryAfter: "1", skip: 3 }]);
+    const tallies = [new RetryTally(), new RetryTally(), new RetryTally()];
+    const uploads = tallies.map((tally, index) =>
+      withCallContext({ tally }, () =>
+        smallFiles!.upload({ parentId: root.id, name: `alone-${index}.txt`, content: Buffer.from(`file ${index}`), conflictBehavior: "replace", lastModifiedDateTime: "2026-12-01T10:00:00Z" }),
+      ),
+    );
+    await Promise.all(uploads);
+    const throttled = fixture.emulator.requests.filter((request) => request.status === 429);
+    assert.equal(throttled.length, 1);
+    assert.ok(throttled[0]!.batchId !== undefined, "the throttle hit a request inside a batch");
+    const throttledName = /alone-(\d)\.txt/.exec(throttled[0]!.url)?.[1];
+    assert.ok(throttledName !== undefined, `a content PUT was throttled: ${throttled[0]!.url}`);
+    assert.deepEqual(tallies.map((tally) => tally.retries), tallies.map((_tally, index) => (String(index) === throttledName ? 1 : 0)));
   });
 
   test("a Graph endpoint without JSON batching gets one $batch attempt, then every file takes an upload session", async () => {

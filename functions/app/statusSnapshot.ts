@@ -10,8 +10,8 @@ export interface StatusSources {
   linkState(): Promise<LinkReport>;
   /** Absent for a CLI run configured without TRANSFER_QUEUE. */
   queue?: Pick<TransferQueue, "name" | "poisonQueueName" | "approximateDepth" | "approximatePoisonDepth">;
-  /** The destination and identity as a person reads them, when the caller knows them. */
-  destination?: TransferStatusReport["destination"];
+  /** The destination and identity as a person reads them, when the caller knows them (or is finding out). */
+  destination?: TransferStatusReport["destination"] | Promise<TransferStatusReport["destination"]>;
   identity?: TransferStatusReport["identity"];
   now: number;
 }
@@ -22,13 +22,14 @@ export interface StatusSources {
  */
 export async function readStatusReport(sources: StatusSources): Promise<TransferStatusReport> {
   const { ledger, queue } = sources;
-  const [records, lastSweep, recentSweeps, link, approximateMessages, poisonMessages] = await Promise.all([
+  const [records, lastSweep, recentSweeps, link, approximateMessages, poisonMessages, destination] = await Promise.all([
     ledger.readAll(),
     ledger.lastSweepRun(),
     ledger.recentSweepRuns(),
     sources.linkState().catch((error: unknown): LinkReport => ({ linked: false, relinkNeeded: false, error: `could not read the sign-in state: ${errorText(error)}` })),
     queue?.approximateDepth().catch(() => undefined),
     queue?.approximatePoisonDepth().catch(() => undefined),
+    sources.destination,
   ]);
   return buildStatusReport({
     container: sources.container,
@@ -40,7 +41,7 @@ export async function readStatusReport(sources: StatusSources): Promise<Transfer
     queue: queue
       ? { name: queue.name, approximateMessages, poisonQueue: queue.poisonQueueName, ...(poisonMessages === undefined ? {} : { poisonMessages }) }
       : { name: "" },
-    ...(sources.destination ? { destination: sources.destination } : {}),
+    ...(destination ? { destination } : {}),
     ...(sources.identity ? { identity: sources.identity } : {}),
     now: sources.now,
   });

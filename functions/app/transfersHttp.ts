@@ -137,8 +137,9 @@ export function requestedBlobs(bodyText: string): string[] | undefined {
 export async function statusReportFor(dependencies: HttpDependencies, context: InvocationContext): Promise<TransferStatusReport> {
   const engine = dependencies.engineFor(invocationLog(context));
   const { ledger, settings } = engine.services;
-  // Resolved once per process (and cached in the ledger); a destination that cannot be reached says why instead.
-  const destination = await statusDestination(engine);
+  // Resolved once per process (a library's drive id also kept in the ledger table), while the ledger is read; a
+  // destination that cannot be reached says why instead, and is tried again on the next refresh.
+  const destination = statusDestination(engine);
   return readStatusReport({ container: settings.sourceContainer, ledger, linkState: dependencies.linkState, queue: dependencies.queue, destination, now: (dependencies.now ?? Date.now)() });
 }
 

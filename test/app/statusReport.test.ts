@@ -121,6 +121,29 @@ describe("the status report: failure causes, sweep history, poison queue, totals
     assert.ok(world.lines.some((line) => line.level === "error" && /The status page could not read the ledger: .*ECONNREFUSED/.test(line.text)), JSON.stringify(world.lines));
   });
 
+  test("refreshing the status costs one Graph request per process, not one per refresh", async () => {
+    const world = await worldWith({ DEST_FOLDER: "Landing" });
+    await world.fixture.engine().services.ledger.merge("a.txt", { status: "done", size: 1 });
+    const dependencies = world.httpDependencies();
+    const page = createStatusPageHandler(dependencies);
+    const api = createTransferStatusHandler(dependencies);
+    const graphRequests = () => world.fixture.emulator.requests.filter((request) => request.origin === "graph").map((request) => `${request.method} ${request.url.split("?")[0]}`);
+
+    const shown = await page(new HttpRequest({ method: "GET", url: "https://app.example/api/status" }), invocation(world.lines, {}, "statusPage"));
+    assert.equal(shown.status, 200);
+    assert.match(String(shown.body), /OneDrive \(me\) › Landing/);
+    assert.deepEqual(graphRequests(), ["GET /v1.0/me/drive"], "the first refresh resolves DEST_DRIVE");
+    const reports: TransferStatusReport[] = [];
+    for (let refresh = 0; refresh < 2; refresh++) {
+      const response = await api(new HttpRequest({ method: "GET", url: "https://app.example/api/transfers" }), invocation(world.lines, {}, "transferStatus"));
+      reports.push(response.jsonBody as TransferStatusReport);
+    }
+    assert.deepEqual(graphRequests(), ["GET /v1.0/me/drive"], "later refreshes show the destination already resolved");
+    assert.equal(reports[1]?.destination?.display, "OneDrive (me) › Landing");
+    assert.ok(reports[1]?.destination?.driveId, "the resolved drive, not the setting's words");
+    assert.equal(reports[1]?.counts.done, 1);
+  });
+
   test("totals over the last 24 hours count files recorded done in the window, and their bytes", async () => {
     const world = await worldWith();
     const ledger = world.fixture.engine().services.ledger;

@@ -46,6 +46,7 @@ export interface AppWorld {
   lines: LoggedLine[];
   worker(options?: { engine?: Partial<EngineDependencies>; now?: () => number; budgetMs?: number }): QueueHandler;
   workerDependencies(options?: { engine?: Partial<EngineDependencies>; now?: () => number; budgetMs?: number }): WorkerDependencies;
+  /** As in production: one engine (one process) behind every request, one view of it per request. */
   httpDependencies(linkState?: () => Promise<LinkReport>): HttpDependencies;
   /** Every message now visible on the queue, removed from it. */
   drain(): Promise<ReceivedMessage[]>;
@@ -73,11 +74,10 @@ export async function createAppWorld(azurite: AzuriteInstance, env: Record<strin
     lines,
     workerDependencies,
     worker: (options = {}) => createTransferWorker(workerDependencies(options)),
-    httpDependencies: (linkState = async () => ({ linked: true, relinkNeeded: false })) => ({
-      engineFor: (log) => fixture.engine({ log }),
-      queue,
-      linkState,
-    }),
+    httpDependencies: (linkState = async () => ({ linked: true, relinkNeeded: false })) => {
+      const engine = fixture.engine();
+      return { engineFor: (log) => engine.forInvocation(log), queue, linkState };
+    },
     async drain() {
       const drained: ReceivedMessage[] = [];
       for (;;) {

@@ -23,7 +23,6 @@ import type {
   Drive,
   CreateUploadSessionBody,
   DriveItem,
-  DriveItemCollection,
   PublicationFacet,
   UploadSessionInfo,
 } from "./graphTypes";
@@ -186,24 +185,6 @@ export class GraphClient {
    */
   async getPublication(itemId: string): Promise<PublicationFacet | undefined> {
     return this.required(await this.call<DriveItem>("GET", `${this.itemPath(itemId)}?$select=id,publication`)).publication;
-  }
-
-  /** Every child of a folder, page after page (`@odata.nextLink`). */
-  async *listChildren(folderId: string): AsyncIterable<DriveItem> {
-    let next: string | undefined = `${this.itemPath(folderId)}/children`;
-    while (next !== undefined) {
-      const page: DriveItemCollection = this.required(await this.call<DriveItemCollection>("GET", next));
-      yield* page.value ?? [];
-      next = page["@odata.nextLink"];
-    }
-  }
-
-  /**
-   * Creates `name` under `parentId` with conflictBehavior "fail"; when the name exists (409 nameAlreadyExists,
-   * e.g. another worker won the race) it returns the existing folder, and throws if that item is a file.
-   */
-  async createFolder(parentId: string, name: string): Promise<DriveItem> {
-    return this.createFolderAt(parentId, name, `${this.itemPath(parentId)}:/${encodeURIComponent(name)}`);
   }
 
   /**

@@ -8,6 +8,7 @@ import { GraphError } from "../../functions/onedrive/graphError";
 import { OffsetQuickXorHash, quickXorHashBase64 } from "../../functions/onedrive/quickXorHash";
 import { nextExpectedOffset, UploadSessionClient } from "../../functions/onedrive/uploadSessionClient";
 import { recordingSleep } from "./scriptedServer";
+import { listChildren } from "./support/driveListing";
 
 /** The product's protocol layer against the independent HTTPS OneDrive emulator (built from the same docs). */
 
@@ -76,14 +77,18 @@ describe("protocol layer against the OneDrive emulator", () => {
     assert.equal(found?.id, completed.item.id);
   });
 
-  test("createFolder on an existing name returns that folder; a fresh client finds the tree again", async () => {
+  test("a folder another client created meanwhile is used, not created twice; a fresh client finds the tree again", async () => {
     const { graph, emulator } = harness;
-    const root = await graph.getRoot();
-    const first = await graph.createFolder(root.id, "shared");
-    const second = await graph.createFolder(root.id, "shared");
-    assert.equal(second.id, first.id);
-    const fresh = new GraphClient({ baseUrl: `${emulator.graphEndpoint}/v1.0`, tokenProvider: new StaticAccessTokenProvider(emulator.accessToken) });
-    assert.equal(await fresh.ensureFolderPath("shared"), first.id);
+    const first = await graph.ensureFolderPath("shared");
+    const client = () => new GraphClient({ baseUrl: `${emulator.graphEndpoint}/v1.0`, tokenProvider: new StaticAccessTokenProvider(emulator.accessToken) });
+    // The second client's lookup misses the folder (as a lookup racing another worker's creation would), so it
+    // creates it: OneDrive answers 409 nameAlreadyExists and the client takes the folder that is there.
+    emulator.addFaults([{ kind: "transient404", target: "graph", match: (request) => request.method === "GET" && request.url.includes("root:/shared") }]);
+    const before = emulator.requests.length;
+    assert.equal(await client().ensureFolderPath("shared"), first);
+    const refused = emulator.requests.slice(before).filter((request) => request.method === "POST" && request.url.endsWith("/children"));
+    assert.deepEqual(refused.map((request) => request.status), [409]);
+    assert.equal(await client().ensureFolderPath("shared"), first);
   });
 
   test("conflictBehavior fail on an existing file is a 409 nameAlreadyExists GraphError", async () => {
@@ -114,7 +119,7 @@ describe("protocol layer against the OneDrive emulator", () => {
     for (let i = 0; i < 205; i++) emulator.putFile(`many/f${i}.txt`, "");
     const folderId = await graph.ensureFolderPath("many");
     let count = 0;
-    for await (const child of graph.listChildren(folderId)) {
+    for await (const child of listChildren(graph, folderId)) {
       assert.match(child.name, /^f\d+\.txt$/);
       count++;
     }

@@ -4,6 +4,7 @@ import { GraphClient, type GraphClientOptions } from "../../functions/onedrive/g
 import { StaticAccessTokenProvider, type AccessTokenProvider } from "../../functions/onedrive/accessToken";
 import { GraphError, GraphNetworkError } from "../../functions/onedrive/graphError";
 import { recordingSleep, startScriptedServer, type ScriptedAnswer, type ScriptedHandler, type ScriptedServer } from "./scriptedServer";
+import { listChildren } from "./support/driveListing";
 
 const TOKEN = "test-token-value";
 
@@ -33,6 +34,9 @@ const folder = (id: string, name: string): Record<string, unknown> => item(id, n
 const graphError = (code: string, message: string, inner?: string): unknown => ({
   error: { code, message, ...(inner ? { innerError: { code: inner } } : {}) },
 });
+
+/** What ensureFolderPath asks before it creates a folder: the root, then the folder's path, which is absent. */
+const rootThenAbsent: ScriptedAnswer[] = [{ status: 200, json: folder("root", "root") }, { status: 404, json: graphError("itemNotFound", "not found") }];
 
 describe("GraphClient requests", () => {
   test("sends the bearer token, the decorated User-Agent and a client-request-id", async () => {
@@ -65,7 +69,7 @@ describe("GraphClient requests", () => {
       return { status: 200, json: { value: [item("3", "c")] } };
     }, async (client, server) => {
       const names: string[] = [];
-      for await (const child of client.listChildren("p!1")) names.push(child.name);
+      for await (const child of listChildren(client, "p!1")) names.push(child.name);
       assert.deepEqual(names, ["a", "b", "c"]);
       assert.equal(server.requests[1].url, "/v1.0/me/drive/items/p!1/children?$skiptoken=X");
       assert.equal(server.requests[1].headers.authorization, `Bearer ${TOKEN}`);
@@ -75,33 +79,32 @@ describe("GraphClient requests", () => {
   test("never sends the token to another origin named by a nextLink", async () => {
     await withClient([{ status: 200, json: { value: [], "@odata.nextLink": "http://198.51.100.7/steal" } }], async (client, server) => {
       await assert.rejects(async () => {
-        for await (const child of client.listChildren("p")) void child;
+        for await (const child of listChildren(client, "p")) void child;
       }, /Refusing to send the Graph access token to http:\/\/198\.51\.100\.7/);
       assert.equal(server.requests.length, 1);
     });
   });
 
-  test("createFolder posts conflictBehavior fail; on 409 nameAlreadyExists it returns the existing folder", async () => {
+  test("a folder is created with conflictBehavior fail; on 409 nameAlreadyExists the existing folder is used", async () => {
     await withClient(
-      [{ status: 409, json: graphError("nameAlreadyExists", "Name already exists") }, { status: 200, json: folder("existing", "My #1") }],
+      [...rootThenAbsent, { status: 409, json: graphError("nameAlreadyExists", "Name already exists") }, { status: 200, json: folder("existing", "My #1") }],
       async (client, server) => {
-        const created = await client.createFolder("parent", "My #1");
-        assert.equal(created.id, "existing");
-        assert.equal(server.requests[0].method, "POST");
-        assert.equal(server.requests[0].url, "/v1.0/me/drive/items/parent/children");
-        assert.deepEqual(JSON.parse(server.requests[0].body.toString()), { name: "My #1", folder: {}, "@microsoft.graph.conflictBehavior": "fail" });
-        assert.equal(server.requests[0].headers["content-type"], "application/json");
-        assert.equal(server.requests[1].method, "GET");
-        assert.equal(server.requests[1].url, "/v1.0/me/drive/items/parent:/My%20%231");
+        assert.equal(await client.ensureFolderPath("My #1"), "existing");
+        assert.equal(server.requests[2].method, "POST");
+        assert.equal(server.requests[2].url, "/v1.0/me/drive/items/root/children");
+        assert.deepEqual(JSON.parse(server.requests[2].body.toString()), { name: "My #1", folder: {}, "@microsoft.graph.conflictBehavior": "fail" });
+        assert.equal(server.requests[2].headers["content-type"], "application/json");
+        assert.equal(server.requests[3].method, "GET");
+        assert.equal(server.requests[3].url, "/v1.0/me/drive/root:/My%20%231");
       },
     );
   });
 
-  test("createFolder refuses when a file holds the name", async () => {
+  test("a folder whose name a file took meanwhile is refused", async () => {
     await withClient(
-      [{ status: 409, json: graphError("nameAlreadyExists", "exists") }, { status: 200, json: item("file", "x", { file: {} }) }],
+      [...rootThenAbsent, { status: 409, json: graphError("nameAlreadyExists", "exists") }, { status: 200, json: item("file", "x", { file: {} }) }],
       async (client) => {
-        await assert.rejects(client.createFolder("parent", "x"), /a file with that name is in the way/);
+        await assert.rejects(client.ensureFolderPath("x"), /a file with that name is in the way/);
       },
     );
   });
@@ -221,11 +224,12 @@ describe("GraphClient retries", () => {
   });
 
   test("a dropped connection is retried and a POST body is replayed intact", async () => {
-    await withClient(["drop", { status: 201, json: folder("f", "new") }], async (client, server) => {
-      await client.createFolder("p", "new");
-      assert.equal(server.requests.length, 2);
-      assert.deepEqual(server.requests[0].body, server.requests[1].body);
-      assert.deepEqual(JSON.parse(server.requests[1].body.toString()).name, "new");
+    await withClient([...rootThenAbsent, "drop", { status: 201, json: folder("f", "new") }], async (client, server) => {
+      assert.equal(await client.ensureFolderPath("new"), "f");
+      assert.equal(server.requests.length, 4);
+      assert.equal(server.requests[2].method, "POST");
+      assert.deepEqual(server.requests[2].body, server.requests[3].body);
+      assert.deepEqual(JSON.parse(server.requests[3].body.toString()).name, "new");
     });
   });
 

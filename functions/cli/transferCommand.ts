@@ -1,11 +1,14 @@
 import { enableCompileCache } from "./compileCache";
 enableCompileCache();
 
+import { randomUUID } from "node:crypto";
 import { SettingsError } from "../config/settings";
 import { isDestinationError } from "../onedrive/destinationDrive";
 import { startCommand } from "./commandStart";
 import { createEngine } from "../transfer/engineFactory";
 import type { TransferLog } from "../transfer/blobTransfer";
+import type { SweepSummary } from "../transfer/sweep";
+import type { TransferEngine } from "../transfer/transferEngine";
 import { formatHumanSummary } from "./humanSummary";
 import { cliSettingsSource } from "./localSettings";
 import { createProgressDisplay, waitingLine } from "./progressDisplay";
@@ -54,6 +57,7 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     const engine = createEngine(cliSettingsSource(env), { log, waitForClaims: true });
     const summary = await engine.sweep(progress ?? { onFileWaiting: (blob, message) => process.stderr.write(waitingLine(blob, message)) });
     progress?.stop();
+    await recordRun(engine, summary, startedAt, log);
     const { display, kind, driveId } = await engine.destinationForSummary();
     if (json) {
       const files = summary.files.map((file) => ({
@@ -78,6 +82,20 @@ export async function runTransferCommand(argv: string[], env: NodeJS.ProcessEnv 
     }
     process.stderr.write(`Transfer run failed: ${(error as Error).message}\n`);
     return EXIT_FILE_FAILED;
+  }
+}
+
+/**
+ * The run joins the sweep history the status page shows, as trigger "cli": it queued nothing (it transferred the
+ * files itself), and `listed` counts the blobs it looked at. A history that cannot be written costs a warning only.
+ */
+async function recordRun(engine: TransferEngine, summary: SweepSummary, startedAt: number, log: TransferLog): Promise<void> {
+  const run = { runId: randomUUID(), trigger: "cli", startedAt: new Date(startedAt).toISOString(), finishedAt: new Date().toISOString(), listed: summary.files.length, queued: 0 };
+  try {
+    await engine.services.ledger.recordSweepRun(run);
+  } catch (error) {
+    const status = (error as { statusCode?: unknown })?.statusCode;
+    log.warn(`this run could not be added to the sweep history the status page shows${typeof status === "number" ? ` (HTTP ${status})` : ""}`);
   }
 }
 

@@ -63,6 +63,11 @@ describe("the transfer CLI", () => {
     const rerun = await runCli([], fixture.settingsEnv);
     assert.equal(rerun.code, 1, "the refused name still fails");
     assert.match(rerun.stdout, /0 files uploaded, 2 skipped, 1 failed/);
+
+    // Each run is in the sweep history the status page shows, as the CLI's: it looked at 3 blobs and queued none.
+    const history = await fixture.engine().services.ledger.recentSweepRuns();
+    assert.deepEqual(history.map(({ trigger, listed, queued }) => ({ trigger, listed, queued })), [{ trigger: "cli", listed: 3, queued: 0 }, { trigger: "cli", listed: 3, queued: 0 }]);
+    assert.ok(Date.parse(history[0]!.startedAt) >= Date.parse(history[1]!.finishedAt), "newest first");
   });
 
   test("a rerun over finished blobs makes no Graph request, and still names the destination", async () => {

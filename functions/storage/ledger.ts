@@ -9,7 +9,7 @@ export { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } 
 /** When a sweep last ran and what it queued (for the status endpoint). */
 export interface SweepRunRecord {
   runId: string;
-  /** "timer" or "http". */
+  /** "timer", "http" or "cli". */
   trigger: string;
   startedAt: string;
   finishedAt: string;

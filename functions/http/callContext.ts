@@ -50,6 +50,14 @@ export function withCallContext<T>(context: CallContext, work: () => T): T {
   );
 }
 
+/**
+ * Runs `work` under `context` alone, inheriting nothing: for work shared by several invocations (a JSON batch carrying
+ * several files' requests), which no single invocation's signal or deadline may stop.
+ */
+export function withSharedCallContext<T>(context: CallContext, work: () => T): T {
+  return contexts.run(context, work);
+}
+
 export function callContext(): CallContext {
   return contexts.getStore() ?? {};
 }

@@ -3,7 +3,7 @@ import type { GraphClient } from "../onedrive/graphClient";
 import type { ConflictBehavior } from "../config/settings";
 import type { BatchableRequest, BatchSubRequest, BatchSubResponse, DriveItem } from "../onedrive/graphTypes";
 import { retryDelayMs, THROTTLE_STATUSES, type RetryOptions } from "../onedrive/retryPolicy";
-import { callContext, RetryTally, withCallContext } from "../http/callContext";
+import { callContext, RetryTally, withCallContext, withSharedCallContext } from "../http/callContext";
 
 /**
  * Small files travel to OneDrive in JSON batches: each file is a simple PUT …/content (which honours
@@ -54,6 +54,8 @@ interface QueuedRequest {
   attempts: number;
   /** The tally of the file that queued the request: its retries are that file's. */
   tally?: RetryTally;
+  /** Where the file's retry lines go. */
+  log?: (line: string) => void;
   resolve(item: DriveItem): void;
   reject(error: unknown): void;
 }
@@ -119,9 +121,33 @@ export class SmallFileBatcher {
     return new Promise((resolve) => this.waitingForRoom.push(resolve));
   }
 
+  /**
+   * Queues the request for the next batch. The batch is the files' shared work: a file whose own signal aborts (its
+   * claim lost, its invocation stopping) stops waiting, and its request leaves the queue if it has not left yet, but
+   * the batch carrying the other files' requests goes on.
+   */
   private enqueue(request: BatchableRequest): Promise<DriveItem> {
+    const { tally, log, signal } = callContext();
     return new Promise<DriveItem>((resolve, reject) => {
-      this.queue.push({ request, attempts: 0, tally: callContext().tally, resolve, reject });
+      if (signal?.aborted) return reject(signal.reason);
+      const stopWaiting = () => {
+        const waiting = this.queue.indexOf(queued);
+        if (waiting >= 0) this.queue.splice(waiting, 1);
+        reject(signal!.reason);
+      };
+      const queued: QueuedRequest = {
+        request, attempts: 0, tally, log,
+        resolve: (item) => {
+          signal?.removeEventListener("abort", stopWaiting);
+          resolve(item);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", stopWaiting);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", stopWaiting, { once: true });
+      this.queue.push(queued);
       this.dispatch();
     });
   }
@@ -148,7 +174,8 @@ export class SmallFileBatcher {
     const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
     while (this.waitingForRoom.length > 0 && this.queue.length < MAX_QUEUED_REQUESTS) this.waitingForRoom.shift()!();
     this.inFlight += 1;
-    void this.send(batch).finally(() => {
+    // Sent under no file's signal or deadline: the batch carries other files' requests too.
+    void withSharedCallContext({}, () => this.send(batch)).finally(() => {
       this.inFlight -= 1;
       this.dispatch();
     });
@@ -161,7 +188,7 @@ export class SmallFileBatcher {
     try {
       // A batch sent again is one retry, counted once: for the file of its first request (which went again), never
       // for the file whose call chain happened to send the batch, which may not be in it.
-      answers = await withCallContext({ tally: batch[0]!.tally ?? new RetryTally() }, () => this.graph.sendBatch(requests));
+      answers = await withCallContext({ tally: batch[0]!.tally ?? new RetryTally(), log: batch[0]!.log }, () => this.graph.sendBatch(requests));
     } catch (error) {
       // Never answered a batch yet (or already known not to): the files go back to the single-request path.
       if (error instanceof BatchUnsupportedError && this.supported !== true) {
@@ -221,6 +248,9 @@ export class SmallFileBatcher {
     }
     // Transient: this request alone waits as asked, then rides in a later batch.
     queued.tally?.noteRetry();
+    queued.log?.(
+      `Graph ${request.method} ${request.url.split("?")[0]} in a JSON batch: HTTP ${error.status} ${error.code}${error.requestId ? ` (request id ${error.requestId})` : ""}; retrying in ${(delayMs / 1000).toFixed(1)} s`,
+    );
     this.options.sleep(delayMs).then(
       () => {
         this.queue.push(queued);

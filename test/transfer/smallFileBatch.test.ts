@@ -169,6 +169,32 @@ describe("small files in JSON batches", () => {
     assert.deepEqual(tallies.map((tally) => tally.retries), tallies.map((_tally, index) => (String(index) === throttledName ? 1 : 0)));
   });
 
+  test("a file that stops waiting leaves the batch; the batch goes on for the other files", async () => {
+    const fixture = await fixtureWith();
+    const { graph, smallFiles } = fixture.engine().services;
+    const root = await graph.getRoot();
+    const upload = (name: string, signal: AbortSignal, onQueued?: () => void) =>
+      withCallContext({ signal }, () =>
+        smallFiles!.upload({ parentId: root.id, name, content: Buffer.from(name), conflictBehavior: "replace", lastModifiedDateTime: "2026-12-01T10:00:00Z", onQueued }),
+      );
+    // The first file alone teaches the batcher that the endpoint batches; from then on files linger for company.
+    await upload("first.txt", new AbortController().signal);
+    const abandoned = new AbortController();
+    // The abandoned file queues first, so the batch would leave from its call chain (its lingering timer); it stops
+    // waiting once the kept file has joined it.
+    const [abandonedResult, keptResult] = await Promise.allSettled([
+      upload("abandoned.txt", abandoned.signal),
+      upload("kept.txt", new AbortController().signal, () => abandoned.abort(new Error("claim lost"))),
+    ]);
+    assert.equal(abandonedResult.status, "rejected");
+    assert.equal((abandonedResult as PromiseRejectedResult).reason.message, "claim lost");
+    assert.equal(keptResult.status, "fulfilled", keptResult.status === "rejected" ? String(keptResult.reason) : "");
+    assert.ok(fixture.emulator.getItem("kept.txt"), "the other file's upload went on");
+    assert.equal(fixture.emulator.getItem("abandoned.txt"), undefined, "a request still queued leaves the batch");
+    const batchParts = fixture.emulator.requests.filter((request) => request.batchId !== undefined).map((request) => request.url);
+    assert.ok(!batchParts.some((url) => url.includes("abandoned.txt")), "the abandoned file's request never reached OneDrive");
+  });
+
   test("a Graph endpoint without JSON batching gets one $batch attempt, then every file takes an upload session", async () => {
     const fixture = await fixtureWith({}, { jsonBatching: false });
     for (let index = 0; index < 5; index++) await fixture.putBlob(`plain-${index}.txt`, `no batching here ${index}`);

@@ -125,6 +125,14 @@ export function createTransferWorker(dependencies: WorkerDependencies): QueueHan
         log.info(`${blob} → ${outcome.path}: ${outcome.status}${outcome.warning ? ` (${outcome.warning})` : ""}`);
         return;
       case "failed":
+        if (outcome.temporary) {
+          // The row keeps its session and checkpoint: the host's redelivery (after its visibility timeout) resumes it,
+          // rather than the next sweep. The last attempt's failure moves the message to the poison queue, noted in
+          // the row like any thrown failure.
+          const failure = new Error(outcome.error ?? "a temporary failure");
+          await noteFailedAttempt(engine, blob, failure, attemptOf(context), log);
+          throw failure;
+        }
         // The engine recorded the error in the ledger row; a retry would fail the same way until someone acts.
         log.error(`${blob}: failed: ${outcome.error ?? "unknown error"}`);
         return;

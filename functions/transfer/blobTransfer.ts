@@ -332,7 +332,7 @@ async function recordFailure(
     const temporaryMessage = `${message} (${resumeNote})`;
     services.log.error(`${blob.name}: ${temporaryMessage}`);
     await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now())).catch(() => undefined);
-    return outcome(blob.name, destination, "failed", { error: temporaryMessage, bytes: kept ? claimed.record.confirmedBytes : 0, ...outcomeFailureFields(error) });
+    return outcome(blob.name, destination, "failed", { error: temporaryMessage, temporary: true, bytes: kept ? claimed.record.confirmedBytes : 0, ...outcomeFailureFields(error) });
   }
   services.log.error(`${blob.name}: ${message}`);
   await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);

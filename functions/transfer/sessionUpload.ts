@@ -1,7 +1,7 @@
 import type { DriveItem } from "../onedrive/graphTypes";
 import { GraphError, isTransientNetworkError } from "../onedrive/graphError";
 import type { OffsetQuickXorHash } from "../onedrive/quickXorHash";
-import { DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs, THROTTLE_STATUSES } from "../onedrive/retryPolicy";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs, THROTTLE_STATUSES } from "../onedrive/retryPolicy";
 import { ThrottledError } from "../onedrive/throttle";
 import { callContext, timeLeftMs } from "../http/callContext";
 import { nextExpectedOffset, type UploadSessionClient } from "../onedrive/uploadSessionClient";
@@ -132,13 +132,15 @@ async function recover(input: SessionUploadInput, error: unknown, failures: numb
   if (error instanceof ThrottledError) throw error;
   const waitAllowedMs = Math.min(DEFAULT_MAX_RETRY_AFTER_MS, timeLeftMs(input.now()));
   if (error instanceof GraphError && error.retryAfterMs !== undefined && error.retryAfterMs > waitAllowedMs) throw error;
-  const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, failures) !== undefined;
+  // Asked of the kind of error, not of this attempt's number: past the retry policy's attempts a 503 is still one
+  // that clears by itself (UploadStalledError below), never a reason to throw the session away.
+  const transient = status === 416 || status === 404 || isTransientNetworkError(error) || retryDelayMs(error, 1) !== undefined;
   if (!transient) throw new PermanentUploadError(errorText(error), error);
   if (failures > MAX_ATTEMPTS_WITHOUT_PROGRESS) {
     throw new UploadStalledError(`gave up after ${failures - 1} attempts without progress: ${errorText(error)}`, error);
   }
   input.warn(`fragment failed (${errorText(error)}); asking OneDrive where to resume`);
-  const delay = status === 416 ? 0 : (retryDelayMs(error, failures) ?? 0);
+  const delay = status === 416 ? 0 : (retryDelayMs(error, Math.min(failures, DEFAULT_MAX_ATTEMPTS - 1)) ?? 0);
   if (delay > waitAllowedMs) throw error;
   // Fragment PUTs are retried here, not by the pipeline's retry policy, so they are counted here.
   const tally = callContext().tally;

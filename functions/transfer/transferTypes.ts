@@ -66,6 +66,8 @@ export interface FileOutcome {
   retries?: number;
   throttleWaits?: number;
   throttleWaitMs?: number;
+  /** failed: the failure is temporary; the row keeps its upload session, and another attempt resumes it. */
+  temporary?: boolean;
   /** failed: what failed, as a short code (Graph's error code, or the kind of failure). */
   errorCode?: string;
   /** failed: Graph's request id, for Microsoft support. */

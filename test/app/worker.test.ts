@@ -131,6 +131,35 @@ describe("transfer worker (queue trigger) against Azurite and the OneDrive emula
     assert.ok(!logText(world).includes(world.fixture.emulator.uploadOrigin), "no upload URL in any log line");
   });
 
+  test("a temporary failure mid-upload is thrown back for the host to retry, and the redelivery resumes the session", async () => {
+    const world = await worldWith({ FRAGMENT_SIZE_MB: "1" });
+    const fragmentSize = world.fixture.settings.fragmentSizeBytes;
+    const content = randomContent(3 * fragmentSize);
+    await world.fixture.putBlob("flaky.bin", content);
+    // The second fragment's PUT answers 503 until the engine's retries are spent; then the service recovers.
+    let serviceDown = true;
+    const secondFragment = (request: { headers: Record<string, string> }) => serviceDown && (request.headers["content-range"] ?? "").startsWith(`bytes ${fragmentSize}-`);
+    world.fixture.emulator.addFaults(Array.from({ length: 50 }, () => ({ kind: "throttle" as const, target: "uploadPut" as const, status: 503 as const, match: secondFragment })));
+    const worker = world.worker({ engine: { sleep: async () => undefined } });
+    await world.queue.send({ kind: "transfer", blob: "flaky.bin" });
+    const ledger = world.fixture.engine().services.ledger;
+
+    const [first] = await world.drain();
+    const failure = await world.deliver(worker, first).then(() => undefined, (error: unknown) => error);
+    assert.ok(failure instanceof Error, "thrown, so the host redelivers the message");
+    const kept = await ledger.get("flaky.bin");
+    assert.deepEqual([kept?.status, kept?.confirmedBytes], ["uploading", fragmentSize], "the session and its checkpoint are kept");
+    assert.match(logText(world), /attempt 1 of 5 failed .*; the host retries it/);
+
+    serviceDown = false;
+    await world.deliver(worker, { ...first, dequeueCount: 2 });
+    assert.ok(world.fixture.emulator.getItem("flaky.bin")?.content?.equals(content));
+    assert.equal(sessionCreates(world).length, 1, "the redelivery resumed the same session");
+    const firstFragmentPuts = uploadPuts(world).filter((request) => (request.headers["content-range"] ?? "").startsWith("bytes 0-"));
+    assert.equal(firstFragmentPuts.length, 1, "the confirmed fragment was not sent again");
+    assert.equal((await ledger.get("flaky.bin"))?.status, "done");
+  });
+
   test("storage down: every attempt throws for the host to retry, and the last one records the poison move in the ledger", async () => {
     const world = await worldWith();
     // A blob endpoint nobody listens on, one try per request: reading the blob fails at once, the ledger still works.

@@ -1,6 +1,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { RestError } from "@azure/core-rest-pipeline";
 import { linkedSignal, signalWithin } from "../http/callContext";
+import { boundedAttempt } from "../http/attemptTimeout";
 
 /**
  * A ranged read's body may stall after its headers came (the SDK's per-try timeout stops at the headers): it gets
@@ -99,12 +100,12 @@ export class BlobSource {
     const view = target.subarray(0, count);
     if (count === 0) return view;
     const timeoutMs = this.readTimeoutMs(count);
-    const timeout = AbortSignal.timeout(timeoutMs);
     const callerSignal = linkedSignal(abortSignal);
+    const attempt = boundedAttempt(timeoutMs, callerSignal);
     try {
       const response = await this.container.getBlobClient(blob.name).download(offset, count, {
         conditions: { ifMatch: `"${blob.etag}"` },
-        abortSignal: callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout,
+        abortSignal: attempt.signal,
       });
       const stream = response.readableStreamBody;
       if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
@@ -125,8 +126,10 @@ export class BlobSource {
     } catch (error) {
       const status = statusOf(error);
       if (status === 412 || status === 404) throw new BlobChangedError(blob.name, blob.etag, error);
-      if (timeout.aborted && !callerSignal?.aborted) throw new BlobReadTimeoutError(blob.name, offset, count, timeoutMs);
+      if (attempt.timedOut() && !callerSignal?.aborted) throw new BlobReadTimeoutError(blob.name, offset, count, timeoutMs);
       throw error;
+    } finally {
+      attempt.dispose();
     }
   }
 }

@@ -155,27 +155,63 @@ export function hasUnfinishedAttempt(row: LedgerRecord, blobEtag: string): boole
 
 /**
  * A permanently failed attempt (see functions/transfer/failureKind.ts): the session is dropped (it was cancelled)
- * and the queue mark cleared, so the next sweep tries again from byte 0.
+ * and the queue mark cleared, so the next sweep tries again. `storedItemId`: OneDrive already holds this version's
+ * bytes, verified, as that item (the failure came after, in the library's check-in or the time): the row names it,
+ * so the next attempt settles that item instead of uploading the bytes again.
  */
-export function failureChanges(blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, fields: FailureFields, now: number): LedgerChanges {
+export function failureChanges(
+  blob: Pick<SourceBlob, "etag" | "size">,
+  attempts: number,
+  message: string,
+  fields: FailureFields,
+  now: number,
+  storedItemId?: string,
+): LedgerChanges {
   return {
     status: "failed", blobEtag: blob.etag, size: blob.size, attempts, ...failureRecordChanges(message, fields, now),
     uploadUrl: undefined, uploadUrlSeal: undefined, uploadExpiresAt: undefined, queuedAt: undefined, queuedEtag: undefined,
+    ...storedItemChanges(storedItemId),
   };
+}
+
+/**
+ * Only a failure that knows of a stored item writes one: an attempt that failed before it reached the item keeps
+ * what an earlier attempt recorded.
+ */
+function storedItemChanges(storedItemId: string | undefined): LedgerChanges {
+  return storedItemId === undefined ? {} : { driveItemId: storedItemId };
+}
+
+/**
+ * The row names an item an earlier attempt on this blob version may have left in OneDrive without finishing (not
+ * done). Only a candidate: the item is compared with the blob's bytes before anything is recorded, since an item id
+ * written for an earlier version stays on the row until this version is done.
+ */
+export function namesUnsettledItem(row: LedgerRecord, blobEtag: string): row is LedgerRecord & { driveItemId: string } {
+  return row.status !== "done" && row.blobEtag === blobEtag && Boolean(row.driveItemId);
 }
 
 /**
  * A temporarily failed attempt: unfinished rather than failed. The row keeps status "uploading", the upload session
  * and the checkpoint of this blob version, so the next attempt resumes at the server's offset, or finds the file
  * OneDrive committed. The queue mark is cleared, so the next sweep queues the blob again. A session of another
- * version (`row` is the row as this attempt last wrote it) is dropped: nothing can resume it.
+ * version (`row` is the row as this attempt last wrote it) is dropped: nothing can resume it. `storedItemId` as
+ * for failureChanges.
  */
-export function temporaryFailureChanges(row: LedgerRecord, blob: Pick<SourceBlob, "etag" | "size">, attempts: number, message: string, fields: FailureFields, now: number): LedgerChanges {
+export function temporaryFailureChanges(
+  row: LedgerRecord,
+  blob: Pick<SourceBlob, "etag" | "size">,
+  attempts: number,
+  message: string,
+  fields: FailureFields,
+  now: number,
+  storedItemId?: string,
+): LedgerChanges {
   const otherVersion: LedgerChanges =
     row.blobEtag === blob.etag ? {} : { uploadUrl: undefined, uploadExpiresAt: undefined, confirmedBytes: 0, fragments: 0, hashState: undefined, hashedBytes: undefined };
   return {
     status: "uploading", blobEtag: blob.etag, size: blob.size, attempts, ...failureRecordChanges(message, fields, now),
-    queuedAt: undefined, queuedEtag: undefined, ...otherVersion,
+    queuedAt: undefined, queuedEtag: undefined, ...otherVersion, ...storedItemChanges(storedItemId),
   };
 }
 

@@ -174,11 +174,12 @@ async function transferUnderClaim(
   renewal.unref();
   claimed.watchLapse();
   let blob = firstVersion;
+  const stored: StoredItem = {};
   try {
     for (let restart = 0; ; restart += 1) {
       try {
         // Every call and wait of the work follows the claim: it stops when the claim can no longer be trusted.
-        return await withCallContext({ signal: claimed.signal }, () => transferVersion(services, claimed, blob, destination, options));
+        return await withCallContext({ signal: claimed.signal }, () => transferVersion(services, claimed, blob, destination, options, stored));
       } catch (error) {
         if (!(error instanceof BlobChangedError) || restart >= MAX_VERSION_RESTARTS) throw error;
         services.log.warn(`${blob.name}: the blob was overwritten during its transfer; starting again on the new version`);
@@ -191,10 +192,10 @@ async function transferUnderClaim(
       }
     }
   } catch (error) {
-    if (isLockedAnswer(error) && !claimed.signal.aborted) return await handOverWhileLocked(services, claimed, rowAtClaim, blob, destination, error);
+    if (isLockedAnswer(error) && !claimed.signal.aborted) return await handOverWhileLocked(services, claimed, rowAtClaim, blob, destination, error, stored.itemId);
     const throttled = throttleWait(error);
     if (throttled !== undefined && !claimed.signal.aborted) return await handOverWhileThrottled(services, claimed, blob, destination, throttled, error);
-    return await recordFailure(services, claimed, rowAtClaim, blob, destination, error);
+    return await recordFailure(services, claimed, rowAtClaim, blob, destination, error, stored.itemId);
   } finally {
     clearInterval(renewal);
     claimed.stopWatchingLapse();
@@ -240,11 +241,12 @@ async function handOverWhileLocked(
   blob: SourceBlob,
   destination: Destination,
   error: unknown,
+  storedItemId: string | undefined,
 ): Promise<FileOutcome> {
   const message = `OneDrive reports "${destination.fullPath}" locked (someone has it open); trying again in ${LOCK_RETRY_MS / 1000} s (${errorText(error)})`;
   services.log.warn(`${blob.name}: ${message}`);
   const attempts = attemptNumber(rowAtClaim, blob.etag);
-  await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
+  await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, message, failureFields(error), services.now(), storedItemId)).catch(() => undefined);
   return outcome(blob.name, destination, "incomplete", { bytes: claimed.record.confirmedBytes, fragments: claimed.record.fragments, error: message, resumeAfterMs: LOCK_RETRY_MS });
 }
 
@@ -256,6 +258,14 @@ function holdBackWhileThrottled(services: TransferServices, row: LedgerRecord): 
   for (const gate of [services.graph.throttle, services.uploads.throttle]) gate.close(remainingMs, `recorded by an earlier run of ${row.blobName}`);
 }
 
+/**
+ * The item OneDrive holds for the version being transferred, once verified: a failure after that (the library's
+ * check-in, the time) names it on the row, so no later attempt sends the same bytes again.
+ */
+interface StoredItem {
+  itemId?: string;
+}
+
 /** One blob version: upload through the first path that takes it, then verify, record and apply AFTER_TRANSFER. */
 async function transferVersion(
   services: TransferServices,
@@ -263,7 +273,9 @@ async function transferVersion(
   blob: SourceBlob,
   destination: Destination,
   options: TransferOptions,
+  stored: StoredItem,
 ): Promise<FileOutcome> {
+  stored.itemId = undefined;
   const startedAt = services.now();
   const row = claimed.record;
   const attemptStart = attemptStartChanges(blob, destination.fullPath, attemptNumber(row, blob.etag), startedAt);
@@ -288,6 +300,7 @@ async function transferVersion(
     }
     await context.reader.settle();
     const verified = await verifyUpload(services, blob, destination, result);
+    stored.itemId = verified.item.id;
     verified.item = await settleOnLibrary(services, blob, destination, verified.item);
     return await recordVerifiedUpload(services, claimed, blob, destination, verified, startedAt, attemptStart);
   } finally {
@@ -308,6 +321,7 @@ async function recordFailure(
   blob: SourceBlob,
   destination: Destination,
   error: unknown,
+  storedItemId: string | undefined,
 ): Promise<FileOutcome> {
   // A claim lost or lapsed belongs to the next holder now: nothing more is written or cancelled here.
   if (error instanceof ClaimLostError || claimed.signal.aborted) return outcome(blob.name, destination, "busy", { error: errorText(claimed.signal.aborted ? claimed.signal.reason : error) });
@@ -331,10 +345,10 @@ async function recordFailure(
       : "a temporary failure: the next attempt tries again";
     const temporaryMessage = `${message} (${resumeNote})`;
     services.log.error(`${blob.name}: ${temporaryMessage}`);
-    await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now())).catch(() => undefined);
+    await claimed.release(temporaryFailureChanges(claimed.record, blob, attempts, temporaryMessage, failureFields(error), services.now(), storedItemId)).catch(() => undefined);
     return outcome(blob.name, destination, "failed", { error: temporaryMessage, temporary: true, bytes: kept ? claimed.record.confirmedBytes : 0, ...outcomeFailureFields(error) });
   }
   services.log.error(`${blob.name}: ${message}`);
-  await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now())).catch(() => undefined);
+  await claimed.release(failureChanges(blob, attempts, message, failureFields(error), services.now(), storedItemId)).catch(() => undefined);
   return outcome(blob.name, destination, "failed", { error: message, ...outcomeFailureFields(error) });
 }

@@ -5,11 +5,11 @@ import type { SourceBlob } from "../storage/blobSource";
 import type { ClaimedRow } from "../storage/ledger";
 import { doneChanges, type LedgerChanges } from "../storage/ledgerRow";
 import { applyAfterTransfer } from "./afterTransfer";
-import { isSharePointDriveType } from "./libraryRules";
+import { isSharePointDestination } from "./libraryRules";
 import type { Destination } from "./destinationPath";
 import { PermanentUploadError } from "./sessionUpload";
 import type { FileOutcome, TransferServices } from "./transferTypes";
-import { verifyStoredItem } from "./verification";
+import { awaitReportedHash, verifyStoredItem } from "./verification";
 
 /**
  * An upload OneDrive holds at the destination: verified byte for byte, or accepted with a warning (then keepBlob:
@@ -22,13 +22,6 @@ export interface VerifiedUpload {
   warning?: string;
   keepBlob: boolean;
 }
-
-/**
- * Business drives compute hashes after the commit ("ask again"): the item is asked for again after each of these
- * waits while it has none, about 15 s in all, and never longer than MAX_HASH_WAIT_MS on the engine's clock.
- */
-const HASH_REASK_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
-const MAX_HASH_WAIT_MS = 20_000;
 
 /**
  * Reads the committed item back through Graph by the id the upload host answered with (never trusting that answer
@@ -44,9 +37,10 @@ export async function verifyUpload(
   // An item the Graph API itself answered with (simple and batched PUTs, a lookup) needs no second GET unless it
   // lacks its hash; the upload host's answer is never taken as it is.
   const answeredByGraph = uploaded.answeredBy === "graph" && (uploaded.item.file?.hashes?.quickXorHash || blob.size === 0);
-  // On SharePoint the read-back also asks whether the library left the file checked out (libraryRules.ts).
-  const withPublication = isSharePointDriveType(uploaded.item.parentReference?.driveType);
-  const item = answeredByGraph ? uploaded.item : await readBackCommittedItem(services, blob, destination, uploaded.item.id, withPublication);
+  // On a SharePoint-backed drive the read-back also asks whether the library left the file checked out (libraryRules.ts).
+  const item = answeredByGraph
+    ? uploaded.item
+    : await readBackCommittedItem(services, blob, destination, uploaded.item.id, await isSharePointDestination(services));
   const verification = verifyStoredItem(item, {
     size: blob.size, quickXorHash: uploaded.quickXorHash, destination, conflictBehavior: services.settings.conflictBehavior,
   });
@@ -60,15 +54,9 @@ export async function verifyUpload(
 
 /** GET /items/{id} through the Graph client, asked again (bounded) while a non-empty file has no hash yet. */
 async function readBackCommittedItem(services: TransferServices, blob: SourceBlob, destination: Destination, itemId: string, withPublication: boolean): Promise<DriveItem> {
-  const startedAt = services.now();
-  let item = await getCommittedItem(services, destination, itemId, withPublication);
-  for (const delayMs of HASH_REASK_DELAYS_MS) {
-    if (item.file?.hashes?.quickXorHash || blob.size === 0) break;
-    if (services.now() - startedAt + delayMs > MAX_HASH_WAIT_MS) break;
-    await services.sleep(delayMs);
-    item = await getCommittedItem(services, destination, itemId, withPublication);
-  }
-  return item;
+  const read = (): Promise<DriveItem> => getCommittedItem(services, destination, itemId, withPublication);
+  const first = await read();
+  return blob.size === 0 ? first : awaitReportedHash(first, read, services);
 }
 
 async function getCommittedItem(services: TransferServices, destination: Destination, itemId: string, withPublication: boolean): Promise<DriveItem> {

@@ -22,7 +22,7 @@ const SAME_TIME_MS = 1_000;
 /** The library's own column that holds the file name: required, and always filled by the upload itself. */
 const FILE_NAME_COLUMN = "FileLeafRef";
 
-/** Drive types backed by SharePoint, where a library may leave uploads checked out (itemReference.driveType). */
+/** Drive types backed by SharePoint, where a library may leave uploads checked out (drive.driveType). */
 const SHAREPOINT_DRIVE_TYPES: ReadonlySet<string> = new Set(["business", "documentLibrary"]);
 
 /**
@@ -31,26 +31,45 @@ const SHAREPOINT_DRIVE_TYPES: ReadonlySet<string> = new Set(["business", "docume
  */
 const PUBLISHED_DRIVE_RECHECK_MS = 10 * 60_000;
 
-/** Per drive (its client) and process: whether the last upload asked about came out checked out, and when. */
-const lastPublicationSeen = new WeakMap<GraphClient, { checkedOut: boolean; at: number }>();
+/** Per client and drive id, in this process: whether the last upload asked about came out checked out, and when. */
+const lastPublicationSeen = new WeakMap<GraphClient, Map<string, { checkedOut: boolean; at: number }>>();
 
 /**
- * After verification: sets the blob's time where the drive would not take it at creation (each PATCH there makes a
- * version, so only then), and checks in a file the library left checked out (invisible to others until then).
- * Returns the item as it now stands.
+ * After verification: sets the blob's time where the drive would not take it at creation, and checks in a file the
+ * library left checked out (invisible to others until then). Returns the item as it now stands. Every upload path
+ * and the recovery of an earlier attempt's file come through here, so the time is set in one place.
  */
 export async function settleOnLibrary(services: TransferServices, blob: SourceBlob, destination: Destination, item: DriveItem): Promise<DriveItem> {
-  let current = item;
-  const storedTime = Date.parse(current.fileSystemInfo?.lastModifiedDateTime ?? "");
-  if (!(Math.abs(storedTime - blob.lastModified.getTime()) < SAME_TIME_MS)) {
-    // A PATCH answer leaves out what the item was asked with `$select`: its check-out state stays as read.
-    current = { ...(await services.graph.setLastModified(current.id, blob.lastModified.toISOString())), publication: current.publication };
-  }
+  const current = await withBlobTime(services, blob, item);
   if (!(await isLeftCheckedOut(services, current))) return current;
   return checkIn(services, blob, destination, current);
 }
 
-export function isSharePointDriveType(driveType: string | undefined): boolean {
+/**
+ * The item with the blob's time: PATCHed only when the stored time differs (a drive that would not take it at
+ * creation, a batched file whose second request was lost), since each PATCH makes a version on business drives.
+ */
+async function withBlobTime(services: TransferServices, blob: SourceBlob, item: DriveItem): Promise<DriveItem> {
+  const storedTime = Date.parse(item.fileSystemInfo?.lastModifiedDateTime ?? "");
+  if (Math.abs(storedTime - blob.lastModified.getTime()) < SAME_TIME_MS) return item;
+  // A PATCH answer leaves out what the item was asked with `$select`: its check-out state stays as read.
+  return { ...(await services.graph.setLastModified(item.id, blob.lastModified.toISOString())), publication: item.publication };
+}
+
+/** The drive DEST_DRIVE resolved to, as the engine reports it (destinationDrive.ts); empty where none was resolved. */
+async function resolvedDrive(services: TransferServices): Promise<{ driveId: string; driveType?: string }> {
+  const resolved: unknown = await services.ensureDestination?.();
+  if (typeof resolved !== "object" || resolved === null) return { driveId: "" };
+  const { driveId, driveType } = resolved as { driveId?: unknown; driveType?: unknown };
+  return { driveId: typeof driveId === "string" ? driveId : "", driveType: typeof driveType === "string" ? driveType : undefined };
+}
+
+/**
+ * Whether the destination drive is backed by SharePoint, where a library may leave an upload checked out: a property
+ * of the drive, so every item on it gets the same answer whatever its own parentReference says.
+ */
+export async function isSharePointDestination(services: TransferServices): Promise<boolean> {
+  const { driveType } = await resolvedDrive(services);
   return driveType !== undefined && SHAREPOINT_DRIVE_TYPES.has(driveType);
 }
 
@@ -59,16 +78,33 @@ export function isSharePointDriveType(driveType: string | undefined): boolean {
  * (completion.ts); an item Graph answered with directly (small and empty files, recovery) is asked about here.
  */
 async function isLeftCheckedOut(services: TransferServices, item: DriveItem): Promise<boolean> {
-  if (!isSharePointDriveType(item.parentReference?.driveType)) return false;
+  if (!(await isSharePointDestination(services))) return false;
+  const { driveId } = await resolvedDrive(services);
+  let seenOnDrives = lastPublicationSeen.get(services.graph);
+  if (seenOnDrives === undefined) lastPublicationSeen.set(services.graph, (seenOnDrives = new Map()));
   if (item.publication !== undefined) {
-    lastPublicationSeen.set(services.graph, { checkedOut: item.publication.level === "checkout", at: services.now() });
+    seenOnDrives.set(driveId, { checkedOut: item.publication.level === "checkout", at: services.now() });
     return item.publication.level === "checkout";
   }
-  const seen = lastPublicationSeen.get(services.graph);
+  const seen = seenOnDrives.get(driveId);
   if (seen !== undefined && !seen.checkedOut && services.now() - seen.at < PUBLISHED_DRIVE_RECHECK_MS) return false;
   const checkedOut = (await services.graph.getPublication(item.id))?.level === "checkout";
-  lastPublicationSeen.set(services.graph, { checkedOut, at: services.now() });
+  seenOnDrives.set(driveId, { checkedOut, at: services.now() });
   return checkedOut;
+}
+
+/**
+ * After a refused check-in, the file's publication level: "published" when it reads published, otherwise
+ * "unknown". A read that fails (after its retries) leaves the refusal standing, so the person sees what to fix,
+ * not the failed read.
+ */
+async function publicationAfterRefusal(services: TransferServices, itemId: string): Promise<"published" | "unknown"> {
+  try {
+    const level = (await services.graph.getPublication(itemId))?.level;
+    return level !== undefined && level !== "checkout" ? "published" : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** The check-in comment says where the file came from, so a library's version history names the blob. */
@@ -82,7 +118,7 @@ async function checkIn(services: TransferServices, blob: SourceBlob, destination
   } catch (error) {
     if (!(error instanceof GraphError) || error.status === 423 || error.status >= 500 || error.status === 429) throw error;
     // An earlier check-in whose answer was lost leaves the file published, and this one refused.
-    if ((await services.graph.getPublication(item.id))?.level !== "checkout") return item;
+    if ((await publicationAfterRefusal(services, item.id)) === "published") return item;
     throw new PermanentUploadError(await checkinRefusalMessage(services, destination, error), error);
   }
   if ((await services.graph.getPublication(item.id))?.level === "checkout") {
@@ -99,6 +135,9 @@ async function checkIn(services: TransferServices, blob: SourceBlob, destination
  * such a file checked out to the uploader until someone fills the column), so the library's columns are read to
  * name it. Reading them may be denied (Files.* permissions do not cover the list); the message then says what to look for.
  */
+/** What follows a refused check-in, which the row records with the item (blobTransfer.ts, interruptedRecovery.ts). */
+const RUN_AGAIN = "The next run checks in the file OneDrive already holds, without uploading it again; the blob was left untouched until then.";
+
 async function checkinRefusalMessage(services: TransferServices, destination: Destination, refusal: GraphError): Promise<string> {
   let required: string[] | undefined;
   try {
@@ -110,9 +149,9 @@ async function checkinRefusalMessage(services: TransferServices, destination: De
   if (required !== undefined && required.length > 0) {
     const named = required.map((name) => `"${name}"`).join(", ");
     return `the library requires ${required.length === 1 ? "column" : "columns"} ${named}, which an upload cannot fill, so ${stays}. ` +
-      `Give ${required.length === 1 ? "the column" : "each column"} a default value or make ${required.length === 1 ? "it" : "them"} optional in the library's settings, then run again (check-in answered: ${errorText(refusal)}). The blob was left untouched.`;
+      `Give ${required.length === 1 ? "the column" : "each column"} a default value or make ${required.length === 1 ? "it" : "them"} optional in the library's settings (check-in answered: ${errorText(refusal)}). ${RUN_AGAIN}`;
   }
-  return `${stays}, and refused to check it in (${errorText(refusal)}). A required library column without a default value is the usual cause: give it a default value or make it optional, then run again. The blob was left untouched.`;
+  return `${stays}, and refused to check it in (${errorText(refusal)}). A required library column without a default value is the usual cause: give it a default value or make it optional. ${RUN_AGAIN}`;
 }
 
 function isUnfillableRequiredColumn(column: ColumnDefinition): boolean {

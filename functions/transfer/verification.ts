@@ -11,6 +11,33 @@ const REWRITTEN_BY_SHAREPOINT = /\.(docx|docm|dotx|dotm|xlsx|xlsm|xltx|xltm|xlsb
 const SHAREPOINT_DRIVE_TYPES = new Set(["business", "documentLibrary"]);
 
 /**
+ * Business drives compute hashes after the commit ("ask again"): an item is asked for again after each of these
+ * waits while it has none, about 15 s in all, and never longer than MAX_HASH_WAIT_MS on the engine's clock.
+ */
+const HASH_REASK_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
+const MAX_HASH_WAIT_MS = 20_000;
+
+/**
+ * The item as OneDrive describes it once it reports the file's quickXorHash, or as last read when the bounded wait
+ * ran out first (an empty file has nothing to wait for). `reread` asks Graph for the item again.
+ */
+export async function awaitReportedHash(
+  item: DriveItem,
+  reread: () => Promise<DriveItem>,
+  clock: { now(): number; sleep(ms: number): Promise<void> },
+): Promise<DriveItem> {
+  const startedAt = clock.now();
+  let current = item;
+  for (const delayMs of HASH_REASK_DELAYS_MS) {
+    if (current.file?.hashes?.quickXorHash || current.size === 0) break;
+    if (clock.now() - startedAt + delayMs > MAX_HASH_WAIT_MS) break;
+    await clock.sleep(delayMs);
+    current = await reread();
+  }
+  return current;
+}
+
+/**
  * What the item OneDrive holds proves:
  * - verified: at the destination, the blob's size and quickXorHash;
  * - unconfirmed: accepted with a warning (a documented SharePoint rewrite, or no hash to compare), so the blob is

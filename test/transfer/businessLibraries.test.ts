@@ -121,6 +121,45 @@ describe("business drives and document libraries: time, check-out, required colu
     }
   });
 
+  test("a refused check-in: later runs check in the file OneDrive holds, never upload it again, and the blob waits for the check-in", async () => {
+    const library = { requiredColumns: ["Cost Centre"] };
+    const fixture = await fixtureWith({ AFTER_TRANSFER: "delete", CONFLICT_BEHAVIOR: "rename" }, { driveType: "documentLibrary", library });
+    const names = ["claims/session.bin", "claims/batched.txt"];
+    await fixture.putBlob(names[0], randomContent(ONE_FRAGMENT_FILE));
+    await fixture.putBlob(names[1], "a small file, batched");
+    const uploadsSent = (): number =>
+      fixture.emulator.requests.filter((request) => /\/createUploadSession$|\/\$batch$|:\/content/.test(request.url)).length;
+
+    for (const run of [1, 2]) {
+      const summary = await fixture.engine().sweep();
+      assert.equal(summary.failed, 2, `run ${run}: ${JSON.stringify(summary.files)}`);
+      assert.deepEqual(fixture.emulator.listTree(), ["claims/", ...names].sort(), `run ${run}: one item per blob`);
+      for (const name of names) {
+        assert.ok(await fixture.container.getBlobClient(name).exists(), `run ${run}: ${name} is kept while its file is checked out`);
+        const row = await fixture.engine().services.ledger.get(name);
+        assert.equal(row?.status, "failed", `run ${run}: ${name}`);
+        assert.match(row?.lastError ?? "", /requires column "Cost Centre".*checks in the file OneDrive already holds, without uploading it again/s);
+        assert.equal(row?.lastErrorCause, "refusedByOneDrive");
+        assert.equal(row?.lastErrorCode, "invalidRequest");
+        assert.ok(row?.lastRequestId, "the request id support asks for");
+        assert.equal(row?.driveItemId, fixture.emulator.getItem(name)?.id, "the row names the stored item");
+      }
+      if (run === 1) fixture.emulator.clearRequests();
+    }
+    assert.equal(uploadsSent(), 0, "the second run sent no bytes");
+
+    library.requiredColumns = [];
+    const fixed = await fixture.engine().sweep();
+    assert.deepEqual([fixed.uploaded, fixed.failed], [2, 0], JSON.stringify(fixed.files));
+    assert.equal(uploadsSent(), 0, "the run after the fix sent no bytes either");
+    assert.deepEqual(fixture.emulator.listTree(), ["claims/", ...names].sort());
+    for (const name of names) {
+      assert.equal(await publicationLevel(fixture, fixture.emulator.getItem(name)!.id), "published", name);
+      assert.equal(await fixture.container.getBlobClient(name).exists(), false, `${name}: checked in, then deleted`);
+      assert.equal((await fixture.engine().services.ledger.get(name))?.status, "done");
+    }
+  });
+
   test("423 Locked: the file waits and is tried again later, not failed; once the lock goes it is uploaded", async () => {
     let locked = true;
     const fixture = await fixtureWith({ AFTER_TRANSFER: "delete" }, { driveType: "business", library: { locked: (path) => locked && path === "shared/budget.xlsx" } });

@@ -109,10 +109,11 @@ export class GraphClient {
   /** Folder path → id; the promise is shared so concurrent transfers into one folder create it once. */
   private readonly folderIds = new Map<string, Promise<ResolvedFolder>>();
   /**
-   * Some OneDrive for Business drives answer 400 to fileSystemInfo in createUploadSession's item; once this drive
-   * did, later sessions leave it out at once (the time is then set by a PATCH after the commit).
+   * Drives (their paths) that answered createUploadSession's fileSystemInfo with a bare 400 and took the same
+   * request without it: later sessions there leave the time out at once (it is set by a PATCH after the commit).
+   * A property of each drive, so a client moved to another drive (useDrive) asks that drive afresh.
    */
-  private refusesTimesAtCreation = false;
+  private readonly drivesRefusingTimesAtCreation = new Set<string>();
 
   constructor(options: GraphClientOptions) {
     const base = new URL(options.baseUrl);
@@ -218,14 +219,16 @@ export class GraphClient {
     };
     const path = `${this.itemPath(parentId)}:/${encodeURIComponent(name)}:/createUploadSession`;
     let session: UploadSessionInfo | undefined;
-    if (!this.refusesTimesAtCreation) {
+    const drivePath = this.drivePath();
+    if (!this.drivesRefusingTimesAtCreation.has(drivePath)) {
       const withTime: CreateUploadSessionBody = { item: { ...withoutTime.item, fileSystemInfo: { lastModifiedDateTime: item.lastModifiedDateTime } } };
       try {
         session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withTime }));
       } catch (error) {
         if (!isBareInvalidRequest(error)) throw error;
-        session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
-        this.refusesTimesAtCreation = true;
+        session = await this.sessionWithoutTime(path, withoutTime, error);
+        // Only now is the 400 known to be the time refusal: the same request without the time was taken.
+        this.drivesRefusingTimesAtCreation.add(drivePath);
       }
     } else {
       session = this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
@@ -234,6 +237,18 @@ export class GraphClient {
       throw new Error(`Graph createUploadSession for '${name}' answered without an uploadUrl`);
     }
     return session;
+  }
+
+  /**
+   * The session asked for again without the time, after a bare 400. Refused again with a bare 400, the first
+   * refusal was not about the time, and that refusal is the error; any other answer (507, 409…) is its own error.
+   */
+  private async sessionWithoutTime(path: string, withoutTime: CreateUploadSessionBody, firstRefusal: unknown): Promise<UploadSessionInfo> {
+    try {
+      return this.required(await this.call<UploadSessionInfo>("POST", path, { json: withoutTime }));
+    } catch (error) {
+      throw isBareInvalidRequest(error) ? firstRefusal : error;
+    }
   }
 
   /** The drive's quota as Graph reports it (GET {drive}); undefined fields when the drive does not say. */

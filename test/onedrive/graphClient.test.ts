@@ -164,6 +164,30 @@ describe("GraphClient requests", () => {
     });
   });
 
+  test("a drive that refuses the time at session creation is remembered per drive; a 400 for another cause is that error", async () => {
+    const session = { uploadUrl: "https://up.example/up/1?tempauth=t", expirationDateTime: "2026-01-01T00:15:00Z", nextExpectedRanges: ["0-"] };
+    const malformed = { status: 400, json: graphError("invalidRequest", "The request is malformed or incorrect.") };
+    const fields = { conflictBehavior: "replace" as const, fileSize: 1234, lastModifiedDateTime: "2026-01-01T00:00:00Z" };
+    await withClient([malformed, { status: 200, json: session }, { status: 200, json: session }, { status: 200, json: session }], async (client, server) => {
+      await client.createUploadSession("p", "a.bin", fields);
+      client.useDrive({ drivePath: "/drives/b!library", locationPath: "/sites/Finance/Shared Documents" });
+      await client.createUploadSession("p", "b.bin", fields);
+      client.useDrive({ drivePath: "/me/drive", locationPath: "" });
+      await client.createUploadSession("p", "c.bin", fields);
+      const sentTime = server.requests.map((request) => [request.url.split("/items/")[0], "fileSystemInfo" in (JSON.parse(request.body.toString()) as { item: object }).item]);
+      assert.deepEqual(sentTime, [
+        ["/v1.0/me/drive", true], ["/v1.0/me/drive", false],
+        ["/v1.0/drives/b!library", true],
+        ["/v1.0/me/drive", false],
+      ]);
+    });
+    await withClient([malformed, { status: 400, json: graphError("invalidRequest", "Bad Argument") }, { status: 200, json: session }], async (client, server) => {
+      await assert.rejects(client.createUploadSession("p", "a.bin", fields), (error: unknown) => error instanceof GraphError && /malformed or incorrect/.test(error.message));
+      await client.createUploadSession("p", "b.bin", fields);
+      assert.ok("fileSystemInfo" in (JSON.parse(server.requests[2].body.toString()) as { item: object }).item, "not taken for a drive that refuses the time");
+    });
+  });
+
   test("uploadSmallFile PUTs the bytes with conflictBehavior in the query; 0 bytes allowed", async () => {
     await withClient([{ status: 201, json: item("new", "a.txt", { size: 3 }) }, { status: 201, json: item("empty", "e.txt", { size: 0 }) }], async (client, server) => {
       await client.uploadSmallFile("p", "a b.txt", Buffer.from("abc"), { conflictBehavior: "fail" });

@@ -160,6 +160,21 @@ describe("business drives and document libraries: time, check-out, required colu
     }
   });
 
+  test("a refused check-in stays the error when the read of the file's publication after it fails", async () => {
+    const afterCheckin = (request: { method: string; url: string }): boolean => request.method === "GET" && decodeURIComponent(request.url).endsWith("$select=id,publication");
+    // The first publication read (before the check-in) is answered; every try of the one after the refusal fails.
+    const failedReads = Array.from({ length: 10 }, (_, index) => ({ kind: "throttle" as const, target: "graph" as const, status: 500 as const, match: afterCheckin, skip: index === 0 ? 1 : 0 }));
+    const fixture = await fixtureWith({}, { driveType: "documentLibrary", library: { requiredColumns: ["Cost Centre"] }, faults: failedReads });
+    await fixture.putBlob("invoices/july.txt", "a small file, batched");
+    const outcome = await fixture.engine().transferBlob("invoices/july.txt");
+    assert.equal(outcome.status, "failed");
+    assert.match(outcome.error ?? "", /^the library requires column "Cost Centre", which an upload cannot fill/, outcome.error);
+    const row = await fixture.engine().services.ledger.get("invoices/july.txt");
+    assert.equal(row?.status, "failed", "the refusal, not a temporary failure of the read");
+    assert.equal(row?.lastErrorCode, "invalidRequest");
+    assert.ok(fixture.emulator.requests.filter((request) => afterCheckin(request) && request.status === 500).length > 0, "the read after the refusal did fail");
+  });
+
   test("423 Locked: the file waits and is tried again later, not failed; once the lock goes it is uploaded", async () => {
     let locked = true;
     const fixture = await fixtureWith({ AFTER_TRANSFER: "delete" }, { driveType: "business", library: { locked: (path) => locked && path === "shared/budget.xlsx" } });

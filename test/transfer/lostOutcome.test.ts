@@ -81,6 +81,38 @@ describe("a file OneDrive committed whose outcome never reached the ledger is fo
     assert.deepEqual([row?.status, row?.afterTransferDone, row?.afterTransferPending], ["done", true, undefined]);
   });
 
+  for (const hashMissingForGets of [2, 50]) {
+    const late = hashMissingForGets === 2 ? "reported within the wait" : "not reported within the wait";
+    test(`a business drive whose hash of the committed file is ${late}: the next attempt never uploads it again under rename`, async () => {
+      const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1", CONFLICT_BEHAVIOR: "rename", AFTER_TRANSFER: "delete" }, {
+        driveType: "business",
+        hashMissingForGets,
+        faults: [{ kind: "stallAfterAction", target: "uploadPut", skip: 3 }],
+      }));
+      await fixture.putBlob("report.bin", randomContent(FILE_SIZE));
+      const firstProcess = fixture.engine().transferBlob("report.bin");
+      await fixture.emulator.waitForStalled(1);
+      const later = () => Date.now() + CLAIM_LEASE_MS + 60_000;
+      const outcome = await fixture.engine({ now: later }).transferBlob("report.bin");
+
+      assert.equal(sessionCreates(fixture).length, 1, "no second upload session");
+      assert.deepEqual(fixture.emulator.listTree(), ["report.bin"], "exactly one item: no renamed copy");
+      const row = await fixture.engine().services.ledger.get("report.bin");
+      if (hashMissingForGets === 2) {
+        assert.equal(outcome.status, "uploaded", `${outcome.error ?? ""}\n${fixture.log.lines.join("\n")}`);
+        assert.equal(row?.status, "done");
+        assert.equal(await fixture.container.getBlobClient("report.bin").exists(), false);
+      } else {
+        assert.equal(outcome.status, "failed");
+        assert.match(outcome.error ?? "", /reported no quickXorHash to compare, so it was neither recorded nor uploaded again; the next attempt asks again/);
+        assert.equal(row?.status, "uploading", "temporary: the next attempt asks again");
+        assert.ok(await fixture.container.getBlobClient("report.bin").exists(), "nothing deleted on size alone");
+      }
+      fixture.emulator.dropStalled();
+      await firstProcess;
+    });
+  }
+
   for (const conflictBehavior of ["rename", "fail"] as const) {
     test(`CONFLICT_BEHAVIOR=${conflictBehavior}: a process gone after the last fragment's commit leaves one item, recorded by the next attempt`, async () => {
       const fixture = suite.closeAfter(await createTransferFixture(suite.instance, { FRAGMENT_SIZE_MB: "1", CONFLICT_BEHAVIOR: conflictBehavior }, {

@@ -48,6 +48,9 @@ export function failureFields(error: unknown): FailureFields {
   const network = chain.find((candidate): candidate is GraphNetworkError => candidate instanceof GraphNetworkError);
   if (network) return { lastErrorCause: "network", lastErrorCode: network.code };
   if (chain.some((candidate) => candidate instanceof UploadStalledError)) return { lastErrorCause: "network", lastErrorCode: "UploadStalled" };
+  // OneDrive has not reported the hash of an item an earlier attempt may have stored (interruptedRecovery.ts): the
+  // service's side, and the next attempt asks again. By name: that module sits above this one.
+  if (chain.some((candidate) => (candidate as { name?: unknown })?.name === "EarlierUploadUnconfirmedError")) return { lastErrorCause: "serviceError", lastErrorCode: "HashNotReported" };
   if (chain.some((candidate) => candidate instanceof PermanentUploadError)) return { lastErrorCause: "uploadRejected" };
   if (chain.some((candidate) => candidate instanceof BlobReadTimeoutError)) return { lastErrorCause: "storage", lastErrorCode: "BlobReadTimeout" };
   if (isTransientNetworkError(error)) return { lastErrorCause: "network", ...networkCode(chain) };

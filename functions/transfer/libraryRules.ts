@@ -58,10 +58,8 @@ async function withBlobTime(services: TransferServices, blob: SourceBlob, item: 
 
 /** The drive DEST_DRIVE resolved to, as the engine reports it (destinationDrive.ts); empty where none was resolved. */
 async function resolvedDrive(services: TransferServices): Promise<{ driveId: string; driveType?: string }> {
-  const resolved: unknown = await services.ensureDestination?.();
-  if (typeof resolved !== "object" || resolved === null) return { driveId: "" };
-  const { driveId, driveType } = resolved as { driveId?: unknown; driveType?: unknown };
-  return { driveId: typeof driveId === "string" ? driveId : "", driveType: typeof driveType === "string" ? driveType : undefined };
+  const resolved = await services.ensureDestination?.();
+  return resolved ? { driveId: resolved.driveId, driveType: resolved.driveType } : { driveId: "" };
 }
 
 /**

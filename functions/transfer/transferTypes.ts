@@ -20,7 +20,7 @@ export interface TransferServices {
    * Resolves DEST_DRIVE (once per process) and points the Graph client at it; called when a blob needs work, before
    * its row is claimed or its name checked, so a run with nothing to do asks Graph nothing.
    */
-  ensureDestination?: () => Promise<unknown>;
+  ensureDestination?: () => Promise<{ driveId: string; driveType?: string }>;
   settings: EngineSettings;
   source: BlobSource;
   archive: ContainerClient;

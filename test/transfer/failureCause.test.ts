@@ -10,6 +10,7 @@ import { outcomeAttributes } from "../../functions/telemetry/telemetry";
 import { OUTCOME_PROPERTIES } from "../../functions/telemetry/telemetryNames";
 import { failureFields, outcomeFailureFields } from "../../functions/transfer/failureCause";
 import { PermanentUploadError } from "../../functions/transfer/sessionUpload";
+import { EarlierUploadUnconfirmedError } from "../../functions/transfer/uploadPaths/interruptedRecovery";
 
 const REQUEST_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
@@ -49,6 +50,7 @@ describe("failure causes: what the ledger row records beside the message", () =>
     assert.deepEqual(failureFields(new GraphNetworkError({ method: "PUT", url: "https://up.example/x?tempauth=secret", code: "ECONNRESET", detail: "socket hang up" })), { lastErrorCause: "network", lastErrorCode: "ECONNRESET" });
     assert.deepEqual(failureFields(Object.assign(new Error("fetch failed"), { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) })), { lastErrorCause: "network", lastErrorCode: "ECONNREFUSED" });
     assert.equal(failureFields(new BlobChangedError("a.txt", "0x1")).lastErrorCause, "blobChanged");
+    assert.deepEqual(failureFields(new EarlierUploadUnconfirmedError("no quickXorHash reported")), { lastErrorCause: "serviceError", lastErrorCode: "HashNotReported" });
     assert.deepEqual(failureFields(new TypeError("undefined is not a function")), { lastErrorCause: "unexpected" });
     assert.deepEqual(failureFields("a string was thrown"), { lastErrorCause: "unexpected" });
   });

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT, staleBuildMessage } from "./buildFreshness";
 import { loadBundleWithCodeCache, type LoadedBundle } from "./bundleCodeCache";
+import { collectWithoutIncrementalMarking } from "../transfer/collectorSettings";
 
 /**
  * `npm run transfer`, `npm run login` and `npm run status` start here: `node dist/functions/cli/launch.js <command> [options]`.
@@ -38,6 +39,9 @@ function launch(argv: string[]): Promise<number> | number {
     process.stderr.write(`${stale}\n`);
     return 2;
   }
+  // The engine turns incremental marking off as it starts; V8 refuses cached code made under other flags, so the
+  // flags are set before the bundle is compiled, and the code cached at the end of a run matches the next start.
+  collectWithoutIncrementalMarking();
   const bundle: LoadedBundle = nodeKeepsCompiledCode() ? { exports: require(bundlePath), usedCachedCode: false, saveCompiledCode: () => undefined } : loadBundleWithCodeCache(bundlePath);
   return (bundle.exports as BundledCommand).runCommand(commandArgv).then((code) => {
     if (code === 0 && !commandArgv.some((arg) => HELP_OPTIONS.has(arg))) bundle.saveCompiledCode();

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { loadBundleWithCodeCache } from "../../functions/cli/bundleCodeCache";
 
@@ -49,6 +50,28 @@ describe("a CLI bundle's compiled code is kept between runs on Node versions wit
       assert.equal((rebuilt.exports as { answer(): number }).answer(), 43);
       rebuilt.saveCompiledCode();
       assert.equal(readdirSync(cacheFolder).length, 1, "the earlier build's cache is removed");
+    });
+  });
+
+  test("the next process runs from the cache when V8's flags are set before the bundle loads, as the launcher does", () => {
+    withTemporaryDirectory((temporary) => {
+      const bundlePath = writeBundle(temporary, "2");
+      // One CLI run: the launcher sets the collector flag the engine sets, loads the bundle, the run sets it again,
+      // and the code is saved at the end. A flag first set after the load would make V8 refuse the next start's cache.
+      const run = (flagBeforeLoad: boolean) =>
+        [
+          `const { setFlagsFromString } = require("node:v8");`,
+          `const { loadBundleWithCodeCache } = require(${JSON.stringify(require.resolve("../../functions/cli/bundleCodeCache"))});`,
+          flagBeforeLoad ? `setFlagsFromString("--no-incremental-marking");` : "",
+          `const loaded = loadBundleWithCodeCache(${JSON.stringify(bundlePath)});`,
+          `setFlagsFromString("--no-incremental-marking");`,
+          `loaded.saveCompiledCode();`,
+          `process.stdout.write(String(loaded.usedCachedCode));`,
+        ].join("\n");
+      const usedCache = (flagBeforeLoad: boolean) => execFileSync(process.execPath, ["-e", run(flagBeforeLoad)], { env: { ...process.env, TMPDIR: temporary }, encoding: "utf8" });
+      assert.deepEqual([usedCache(false), usedCache(false)], ["false", "false"], "a flag set after the load: every start compiles again");
+      // The cache those runs saved was made with the flag set: a start that sets it before the load matches it.
+      assert.deepEqual([usedCache(true), usedCache(true)], ["true", "true"], "set before the load: every start runs from the cache");
     });
   });
 

@@ -115,7 +115,7 @@ export async function runStatusCommand(argv: string[], env: NodeJS.ProcessEnv = 
     const storage = createStorageClients(settings.storage);
     report = await readStatusReport({
       container: settings.sourceContainer,
-      ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer, { readOnly: true }),
+      ledger: new Ledger(storage.tableClient(settings.ledgerTable), settings.sourceContainer, { readOnly: true, transport: storage.tableTransport }),
       linkState: () => linkReportFor(source),
       queue: queueFor(source, storage),
       now: Date.now(),

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
-import { RestError } from "@azure/core-rest-pipeline";
-import { odata, type TableClient, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
+import { createDefaultHttpClient, RestError, type HttpClient } from "@azure/core-rest-pipeline";
+import { odata, type TableClient, type TableEntityResult } from "@azure/data-tables";
+import { boundedHttpClient } from "../http/attemptTimeout";
 import { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
 import { claimFields, isLiveClaimOfOther, type LedgerChanges, type LedgerRecord } from "./ledgerRow";
+import { STORAGE_ATTEMPT_TIMEOUTS_MS } from "./storageClients";
+import { submitEntityGroup, type EntityValue } from "./tableTransaction";
 
 export { ClaimedRow, ClaimLostError, type ClaimOptions, type GuardedRowWriter } from "./ledgerClaim";
 
@@ -76,9 +79,9 @@ export function ledgerShardOf(blobName: string): string {
 }
 
 /** Table storage rejects undefined; clearing a field is writing null... which it also rejects, so use "". */
-function toEntityFields(changes: LedgerChanges): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(changes)) fields[key] = value === undefined ? "" : value;
+function toEntityFields(changes: LedgerChanges): Record<string, EntityValue> {
+  const fields: Record<string, EntityValue> = {};
+  for (const [key, value] of Object.entries(changes)) fields[key] = value === undefined ? "" : (value as EntityValue);
   return fields;
 }
 
@@ -121,12 +124,20 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): LedgerR
 /** The transfer ledger: one row per blob, a source container's rows spread over LEDGER_SHARDS partitions. */
 export class Ledger implements GuardedRowWriter {
   private tableReady?: Promise<void>;
+  private readonly transactionTransport: HttpClient;
 
   /**
    * `readOnly`: for a status reader, which may hold a role that reads tables but cannot create one: the table is
-   * never created, and a table that does not exist yet reads as empty.
+   * never created, and a table that does not exist yet reads as empty. `transport`: the table client's own (its
+   * transactions are sent through its pipeline with it; see tableTransaction.ts); a bounded default otherwise.
    */
-  constructor(private readonly table: TableClient, private readonly container: string, private readonly options: { readOnly?: boolean } = {}) {}
+  constructor(
+    private readonly table: TableClient,
+    private readonly container: string,
+    private readonly options: { readOnly?: boolean; transport?: HttpClient } = {},
+  ) {
+    this.transactionTransport = options.transport ?? boundedHttpClient(createDefaultHttpClient(), STORAGE_ATTEMPT_TIMEOUTS_MS.table);
+  }
 
   /** The partition and row key of a blob's row. */
   addressOf(blobName: string): LedgerRowAddress {
@@ -316,18 +327,17 @@ export class Ledger implements GuardedRowWriter {
     if (addresses.some((address) => address.partitionKey !== partitionKey)) {
       throw new RangeError("Ledger.writeRows takes rows of one partition only (group them by ledgerShardOf)");
     }
-    const actions: TransactionAction[] = writes.map((write, index) =>
-      write.kind === "create"
-        ? ["create", { ...addresses[index], ...toEntityFields(write.record) }]
-        : ["update", { ...addresses[index], ...toEntityFields(write.changes) }, "Merge", { etag: write.rowEtag }],
+    const answers = await submitEntityGroup(
+      this.table,
+      this.transactionTransport,
+      writes.map((write, index) =>
+        write.kind === "create"
+          ? { kind: "create", ...addresses[index], properties: toEntityFields(write.record) }
+          : { kind: "merge", ...addresses[index], properties: toEntityFields(write.changes), etag: write.rowEtag },
+      ),
     );
-    const response = await this.table.submitTransaction(actions);
-    // A transaction answers its operations in order; only creates name their row (updates carry no Location).
-    return addresses.map(({ rowKey }, index) => {
-      const inOrder = response.subResponses[index];
-      if (inOrder && (inOrder.rowKey === undefined || inOrder.rowKey === rowKey)) return inOrder.etag;
-      return response.subResponses.find((sub) => sub.rowKey === rowKey)?.etag;
-    });
+    // A transaction answers its operations in order.
+    return answers.map((answer) => answer.etag);
   }
 
   /** The row's current ETag (after a transaction that did not report it). */

@@ -32,6 +32,8 @@ export interface StorageClients {
   blobService: BlobServiceClient;
   queueService: QueueServiceClient;
   tableClient(tableName: string): TableClient;
+  /** The table clients' transport: a Ledger sends its transactions through it (tableTransaction.ts). */
+  tableTransport: HttpClient;
 }
 
 function isInsecureEndpoint(connectionString: string): boolean {
@@ -57,7 +59,8 @@ export function createStorageClients(connection: StorageConnection, options: Sto
   // (the `timeout` query parameter): blobSource and transferQueue bound their calls themselves (signalWithin).
   const blobOptions = { retryOptions: { tryTimeoutInMs: timeouts.blob } };
   const queueOptions = { retryOptions: { tryTimeoutInMs: timeouts.queue } };
-  const tableOptions = { httpClient: boundedHttpClient(options.transport ?? createDefaultHttpClient(), timeouts.table) };
+  const tableTransport = boundedHttpClient(options.transport ?? createDefaultHttpClient(), timeouts.table);
+  const tableOptions = { httpClient: tableTransport };
   if (connection.kind === "connectionString") {
     const { connectionString } = connection;
     let queueService: QueueServiceClient | undefined;
@@ -68,6 +71,7 @@ export function createStorageClients(connection: StorageConnection, options: Sto
       },
       tableClient: (tableName) =>
         TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) }),
+      tableTransport,
     };
   }
   const credential = identityCredential(connection.clientId);
@@ -78,5 +82,6 @@ export function createStorageClients(connection: StorageConnection, options: Sto
       return (queueService ??= new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential, queueOptions));
     },
     tableClient: (tableName) => new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions),
+    tableTransport,
   };
 }

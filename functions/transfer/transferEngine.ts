@@ -85,7 +85,7 @@ export class TransferEngine {
       source: new BlobSource(storage.blobService.getContainerClient(settings.sourceContainer), timeouts?.blobReadMs),
       archive: storage.blobService.getContainerClient(settings.archiveContainer),
       fragmentBuffers: FragmentBufferPool.forTransfers(settings.fragmentSizeBytes, settings.transferConcurrency),
-      ledger: new Ledger(ledgerTable, settings.sourceContainer),
+      ledger: new Ledger(ledgerTable, settings.sourceContainer, { transport: storage.tableTransport }),
       graph,
       smallFiles: new SmallFileBatcher(graph, { retry, now, sleep }),
       uploads: new UploadSessionClient({

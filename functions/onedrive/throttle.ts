@@ -89,7 +89,7 @@ export class ThrottleGate {
    * Closes the gate when a response is a throttling answer with a requested wait, or when its RateLimit headers say
    * the budget is nearly spent (then the gates sharing the budget close too, until RateLimit-Reset).
    */
-  observe(response: PipelineResponse, cause: string): void {
+  observe(response: PipelineResponse, describe: (response: PipelineResponse) => string): void {
     const budget = nearlySpentBudget(response.headers);
     if (budget !== undefined) {
       const budgetCause = `RateLimit-Remaining ${budget.remaining} of ${budget.limit}`;
@@ -97,7 +97,8 @@ export class ThrottleGate {
     }
     if (!THROTTLE_STATUSES.has(response.status)) return;
     const waitMs = parseRetryAfterMs(response.headers, this.clock.now());
-    if (waitMs !== undefined && waitMs > 0) this.close(waitMs, cause);
+    // Described only here: reading a success's body for an error code would parse every batch answer twice.
+    if (waitMs !== undefined && waitMs > 0) this.close(waitMs, describe(response));
   }
 }
 
@@ -124,7 +125,7 @@ export function throttlePolicy(gate: ThrottleGate, describe: (response: Pipeline
     async sendRequest(request, next) {
       await gate.pass(`${request.method} ${new URL(request.url).pathname}`, request.abortSignal);
       const response = await next(request);
-      gate.observe(response, describe(response));
+      gate.observe(response, describe);
       return response;
     },
   };

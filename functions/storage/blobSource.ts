@@ -2,6 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { RestError } from "@azure/core-rest-pipeline";
 import { linkedSignal, signalWithin } from "../http/callContext";
 import { boundedAttempt } from "../http/attemptTimeout";
+import { ContainerListing } from "./blobListing";
 
 /**
  * A ranged read's body may stall after its headers came (the SDK's per-try timeout stops at the headers): it gets
@@ -59,6 +60,8 @@ function statusOf(error: unknown): number | undefined {
  * blob overwritten mid-transfer fails the read instead of mixing two versions in OneDrive.
  */
 export class BlobSource {
+  private listing?: ContainerListing;
+
   constructor(
     readonly container: ContainerClient,
     /** How long a ranged read of `count` bytes may take; tests shorten it. */
@@ -69,15 +72,16 @@ export class BlobSource {
     return this.container.containerName;
   }
 
-  async *list(prefix: string): AsyncIterable<SourceBlob> {
-    for await (const item of this.container.listBlobsFlat({ prefix: prefix || undefined, abortSignal: signalWithin(LISTING_TIMEOUT_MS) })) {
-      yield {
-        name: item.name,
-        etag: normaliseEtag(item.properties.etag),
-        size: item.properties.contentLength ?? 0,
-        lastModified: item.properties.lastModified,
-      };
-    }
+  /** The blobs under `prefix`, page by page (blobListing.ts). */
+  async *list(prefix: string, options: { maxResultsPerPage?: number } = {}): AsyncIterable<SourceBlob> {
+    this.listing ??= ContainerListing.of(this.container);
+    const abortSignal = signalWithin(LISTING_TIMEOUT_MS);
+    let marker: string | undefined;
+    do {
+      const page = await this.listing.page({ prefix, marker, maxResults: options.maxResultsPerPage, abortSignal });
+      for (const blob of page.blobs) yield { ...blob, etag: normaliseEtag(blob.etag) };
+      marker = page.nextMarker;
+    } while (marker);
   }
 
   async getProperties(name: string): Promise<SourceBlob> {

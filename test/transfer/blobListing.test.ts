@@ -1,0 +1,92 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { parseListBlobsPage } from "../../functions/storage/blobListing";
+import { BlobSource, normaliseEtag } from "../../functions/storage/blobSource";
+import { azuriteForSuite } from "../support/azurite";
+import { uniqueName } from "../support/transferHarness";
+
+const NAMES = [
+  "plain.txt",
+  "in/a/folder/report 2026.pdf",
+  "ampersand & <angle> \"quoted\" 'single'.txt",
+  "percent%20plus+hash#question?.bin",
+  "unicode/Grüße-日本語-😀.txt",
+  "in/a/other.txt",
+  `${"long-".repeat(150)}.bin`,
+];
+
+describe("the container listing a sweep reads", () => {
+  const suite = azuriteForSuite();
+
+  async function seeded(): Promise<{ source: BlobSource; sdkListing: (prefix?: string) => Promise<object[]> }> {
+    const container = BlobServiceClient.fromConnectionString(suite.instance.connectionString).getContainerClient(uniqueName("listing"));
+    await container.create();
+    for (const [index, name] of NAMES.entries()) await container.getBlockBlobClient(name).uploadData(Buffer.alloc(index * 7 + 1, index));
+    const sdkListing = async (prefix?: string) => {
+      const blobs: object[] = [];
+      for await (const item of container.listBlobsFlat({ prefix })) {
+        blobs.push({ name: item.name, etag: normaliseEtag(item.properties.etag), size: item.properties.contentLength, lastModified: item.properties.lastModified });
+      }
+      return blobs;
+    };
+    return { source: new BlobSource(container), sdkListing };
+  }
+
+  async function listed(source: BlobSource, prefix: string, maxResultsPerPage?: number): Promise<object[]> {
+    const blobs: object[] = [];
+    for await (const blob of source.list(prefix, { maxResultsPerPage })) blobs.push(blob);
+    return blobs;
+  }
+
+  test("lists every blob with the SDK's name, ETag, size and time, escaped names and prefixes included", async () => {
+    const { source, sdkListing } = await seeded();
+    const all = await listed(source, "");
+    assert.equal(all.length, NAMES.length);
+    assert.deepEqual(all, await sdkListing());
+    assert.deepEqual(await listed(source, "in/a/"), await sdkListing("in/a/"));
+    assert.equal((await listed(source, "in/a/")).length, 2);
+  });
+
+  test("follows the service's markers across pages", async () => {
+    const { source, sdkListing } = await seeded();
+    assert.deepEqual(await listed(source, "", 2), await sdkListing());
+  });
+
+  test("a listing of a container that does not exist fails with the service's status and code", async () => {
+    const container = BlobServiceClient.fromConnectionString(suite.instance.connectionString).getContainerClient(uniqueName("missing"));
+    await assert.rejects(listed(new BlobSource(container), ""), (error: unknown) => {
+      assert.equal((error as { statusCode?: number }).statusCode, 404);
+      assert.equal((error as { code?: string }).code, "ContainerNotFound");
+      assert.match(String(error), /listing container ".*" failed: HTTP 404 ContainerNotFound/);
+      return true;
+    });
+  });
+});
+
+describe("reading a List Blobs answer", () => {
+  const page = (blobs: string, next = "<NextMarker />") =>
+    `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="https://a.blob.core.windows.net/" ContainerName="c"><Blobs>${blobs}</Blobs>${next}</EnumerationResults>`;
+  const blob = (name: string, properties = "<Etag>0x8D1</Etag><Content-Length>12</Content-Length><Last-Modified>Sun, 06 Dec 2026 10:00:00 GMT</Last-Modified>") =>
+    `<Blob>${name}<Properties><Creation-Time>Sun, 06 Dec 2026 09:00:00 GMT</Creation-Time>${properties}<BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>`;
+
+  test("resolves entity and character references, and decodes a name the service marked Encoded", () => {
+    const { blobs, nextMarker } = parseListBlobsPage(
+      page(`${blob("<Name>a &amp; b &lt;c&gt; &#233;&#x1F600;.txt</Name>")}${blob('<Name Encoded="true">bell%07name.txt</Name>')}`, "<NextMarker>2!80!marker&amp;</NextMarker>"),
+    );
+    assert.deepEqual(blobs.map((listed) => listed.name), ["a & b <c> é😀.txt", "bell\u0007name.txt"]);
+    assert.deepEqual(blobs[0], { name: "a & b <c> é😀.txt", etag: "0x8D1", size: 12, lastModified: new Date("2026-12-06T10:00:00Z") });
+    assert.equal(nextMarker, "2!80!marker&");
+  });
+
+  test("the last page has no marker, and an empty container no blobs", () => {
+    assert.deepEqual(parseListBlobsPage(page("")), { blobs: [] });
+  });
+
+  test("a blob missing a property is an error that shows it, never a blob left out", () => {
+    assert.throws(() => parseListBlobsPage(page(blob("<Name>x.txt</Name>", "<Etag>0x8D1</Etag><Content-Length>12</Content-Length>"))), /without a readable .*x\.txt/);
+    assert.throws(() => parseListBlobsPage(page(blob("<Name>y.txt</Name>", "<Etag>0x8D1</Etag><Content-Length>-1</Content-Length><Last-Modified>Sun, 06 Dec 2026 10:00:00 GMT</Last-Modified>"))), /y\.txt/);
+    assert.throws(() => parseListBlobsPage(page("<Blob><Name>cut.txt</Name>")), /ends inside a <Blob> element/);
+    assert.throws(() => parseListBlobsPage("<Error><Code>AuthenticationFailed</Code></Error>"), /not an EnumerationResults document/);
+  });
+});

@@ -2,7 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { RestError } from "@azure/core-rest-pipeline";
 import { linkedSignal, signalWithin } from "../http/callContext";
 import { boundedAttempt } from "../http/attemptTimeout";
-import { ContainerListing } from "./blobListing";
+import { ContainerRequests } from "./containerRequests";
 
 /**
  * A ranged read's body may stall after its headers came (the SDK's per-try timeout stops at the headers): it gets
@@ -60,7 +60,7 @@ function statusOf(error: unknown): number | undefined {
  * blob overwritten mid-transfer fails the read instead of mixing two versions in OneDrive.
  */
 export class BlobSource {
-  private listing?: ContainerListing;
+  private requestsOfContainer?: ContainerRequests;
 
   constructor(
     readonly container: ContainerClient,
@@ -72,13 +72,16 @@ export class BlobSource {
     return this.container.containerName;
   }
 
+  private get requests(): ContainerRequests {
+    return (this.requestsOfContainer ??= ContainerRequests.of(this.container));
+  }
+
   /** The blobs under `prefix`, page by page (blobListing.ts). */
   async *list(prefix: string, options: { maxResultsPerPage?: number } = {}): AsyncIterable<SourceBlob> {
-    this.listing ??= ContainerListing.of(this.container);
     const abortSignal = signalWithin(LISTING_TIMEOUT_MS);
     let marker: string | undefined;
     do {
-      const page = await this.listing.page({ prefix, marker, maxResults: options.maxResultsPerPage, abortSignal });
+      const page = await this.requests.listPage({ prefix, marker, maxResults: options.maxResultsPerPage, abortSignal });
       for (const blob of page.blobs) yield { ...blob, etag: normaliseEtag(blob.etag) };
       marker = page.nextMarker;
     } while (marker);
@@ -107,12 +110,7 @@ export class BlobSource {
     const callerSignal = linkedSignal(abortSignal);
     const attempt = boundedAttempt(timeoutMs, callerSignal);
     try {
-      const response = await this.container.getBlobClient(blob.name).download(offset, count, {
-        conditions: { ifMatch: `"${blob.etag}"` },
-        abortSignal: attempt.signal,
-      });
-      const stream = response.readableStreamBody;
-      if (!stream) throw new Error(`Blob "${blob.name}" download returned no body`);
+      const stream = await this.requests.readRange(blob.name, blob.etag, offset, count, attempt.signal);
       // Node's HTTP client gives every downloaded byte two short-lived allocations outside the JS heap (the socket
       // read, then the parser's copy of the body chunk we get here), freed only when V8 collects them. Freeing our
       // copy early or limiting downloads in flight does not lower the peak that garbage causes, so each chunk is

@@ -1,8 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { parseListBlobsPage } from "../../functions/storage/blobListing";
-import { BlobSource, normaliseEtag } from "../../functions/storage/blobSource";
+import { BlobChangedError, BlobSource, normaliseEtag } from "../../functions/storage/blobSource";
+import { ContainerRequests } from "../../functions/storage/containerRequests";
 import { azuriteForSuite } from "../support/azurite";
 import { uniqueName } from "../support/transferHarness";
 
@@ -14,12 +15,13 @@ const NAMES = [
   "unicode/Grüße-日本語-😀.txt",
   "in/a/other.txt",
   `${"long-".repeat(150)}.bin`,
+  "odd/./dots/../and 'quotes' !*()~ back\\slash.txt",
 ];
 
 describe("the container listing a sweep reads", () => {
   const suite = azuriteForSuite();
 
-  async function seeded(): Promise<{ source: BlobSource; sdkListing: (prefix?: string) => Promise<object[]> }> {
+  async function seeded(): Promise<{ source: BlobSource; sdkListing: (prefix?: string) => Promise<object[]>; container: ContainerClient }> {
     const container = BlobServiceClient.fromConnectionString(suite.instance.connectionString).getContainerClient(uniqueName("listing"));
     await container.create();
     for (const [index, name] of NAMES.entries()) await container.getBlockBlobClient(name).uploadData(Buffer.alloc(index * 7 + 1, index));
@@ -30,7 +32,7 @@ describe("the container listing a sweep reads", () => {
       }
       return blobs;
     };
-    return { source: new BlobSource(container), sdkListing };
+    return { source: new BlobSource(container), sdkListing, container };
   }
 
   async function listed(source: BlobSource, prefix: string, maxResultsPerPage?: number): Promise<object[]> {
@@ -46,6 +48,26 @@ describe("the container listing a sweep reads", () => {
     assert.deepEqual(all, await sdkListing());
     assert.deepEqual(await listed(source, "in/a/"), await sdkListing("in/a/"));
     assert.equal((await listed(source, "in/a/")).length, 2);
+  });
+
+  test("addresses each blob as the SDK does, and reads the same bytes of the pinned version", async () => {
+    const { source, container } = await seeded();
+    const requests = ContainerRequests.of(container);
+    for (const [index, name] of NAMES.entries()) {
+      assert.equal(requests.blobUrl(name), container.getBlobClient(name).url, name);
+      const expected = Buffer.alloc(index * 7 + 1, index);
+      const { etag } = await container.getBlobClient(name).getProperties();
+      const pinned = { name, etag: normaliseEtag(etag) };
+      assert.ok((await source.readRange(pinned, 0, expected.length, Buffer.alloc(expected.length))).equals(expected), name);
+      if (expected.length > 3) assert.ok((await source.readRange(pinned, 2, 2, Buffer.alloc(2))).equals(expected.subarray(2, 4)), name);
+    }
+    const [first] = NAMES;
+    const stale = { name: first, etag: normaliseEtag((await container.getBlobClient(first).getProperties()).etag) };
+    await container.getBlockBlobClient(first).uploadData(Buffer.from("a newer version"));
+    await assert.rejects(source.readRange(stale, 0, 1, Buffer.alloc(1)), (error: unknown) => error instanceof BlobChangedError && (error.cause as { statusCode?: number }).statusCode === 412);
+    await container.getBlobClient(first).delete();
+    // Gone: 404 from the service (Azurite answers the failed If-Match first, 412); either way the version is not there.
+    await assert.rejects(source.readRange(stale, 0, 1, Buffer.alloc(1)), (error: unknown) => error instanceof BlobChangedError && [404, 412].includes((error.cause as { statusCode?: number }).statusCode ?? 0));
   });
 
   test("follows the service's markers across pages", async () => {

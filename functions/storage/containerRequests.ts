@@ -1,6 +1,7 @@
 import { ContainerClient } from "@azure/storage-blob";
 import { createHttpHeaders, createPipelineRequest, RestError, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 import { parseListBlobsPage, type ListingPage } from "./blobListing";
+import { withoutFormDataPolicy } from "./formDataPolicy";
 
 /**
  * The two requests a sweep makes per page and per file, sent through the container client's own pipeline
@@ -12,7 +13,9 @@ import { parseListBlobsPage, type ListingPage } from "./blobListing";
 export class ContainerRequests extends ContainerClient {
   static of(container: ContainerClient): ContainerRequests {
     // The same pipeline as the container's client: its credential, retry and transport options.
-    return new ContainerRequests(container.url, (container as ContainerRequests).pipeline);
+    const requests = new ContainerRequests(container.url, (container as ContainerRequests).pipeline);
+    withoutFormDataPolicy(requests.storageClientContext.pipeline);
+    return requests;
   }
 
   /** The blob's URL exactly as ContainerClient.getBlobClient(name).url spells it (each path segment escaped). */

@@ -5,6 +5,7 @@ import type { TokenCredential } from "@azure/identity";
 import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
 import type { StorageConnection } from "../config/settings";
 import { boundedHttpClient } from "../http/attemptTimeout";
+import { withoutFormDataPolicy } from "./formDataPolicy";
 
 /**
  * Per-attempt ceilings (the SDKs set none by default). A table or queue request carries one small entity or message,
@@ -70,7 +71,7 @@ export function createStorageClients(connection: StorageConnection, options: Sto
         return (queueService ??= queueSdk().QueueServiceClient.fromConnectionString(connectionString, queueOptions));
       },
       tableClient: (tableName) =>
-        TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) }),
+        withoutFormDataPolicy(TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) })),
       tableTransport,
     };
   }
@@ -81,7 +82,7 @@ export function createStorageClients(connection: StorageConnection, options: Sto
     get queueService() {
       return (queueService ??= new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential, queueOptions));
     },
-    tableClient: (tableName) => new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions),
+    tableClient: (tableName) => withoutFormDataPolicy(new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions)),
     tableTransport,
   };
 }

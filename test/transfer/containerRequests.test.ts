@@ -4,6 +4,7 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { parseListBlobsPage } from "../../functions/storage/blobListing";
 import { BlobChangedError, BlobSource, normaliseEtag } from "../../functions/storage/blobSource";
 import { ContainerRequests } from "../../functions/storage/containerRequests";
+import { createStorageClients } from "../../functions/storage/storageClients";
 import { azuriteForSuite } from "../support/azurite";
 import { uniqueName } from "../support/transferHarness";
 
@@ -68,6 +69,16 @@ describe("the container listing a sweep reads", () => {
     await container.getBlobClient(first).delete();
     // Gone: 404 from the service (Azurite answers the failed If-Match first, 412); either way the version is not there.
     await assert.rejects(source.readRange(stale, 0, 1, Buffer.alloc(1)), (error: unknown) => error instanceof BlobChangedError && [404, 412].includes((error.cause as { statusCode?: number }).statusCode ?? 0));
+  });
+
+  test("its pipeline and the ledger's carry no form-data policy, whose first check loads Node's fetch (undici)", async () => {
+    const { container } = await seeded();
+    const policyNames = (pipeline: { getOrderedPolicies(): { name: string }[] }) => pipeline.getOrderedPolicies().map((policy) => policy.name);
+    const requests = ContainerRequests.of(container) as unknown as { storageClientContext: { pipeline: { getOrderedPolicies(): { name: string }[] } } };
+    assert.ok(policyNames(requests.storageClientContext.pipeline).includes("storageSharedKeyCredentialPolicy"), "the container's credential still signs");
+    assert.ok(!policyNames(requests.storageClientContext.pipeline).includes("formDataPolicy"));
+    const table = createStorageClients({ kind: "connectionString", connectionString: suite.instance.connectionString }).tableClient("anytable");
+    assert.ok(!policyNames(table.pipeline).includes("formDataPolicy"));
   });
 
   test("follows the service's markers across pages", async () => {

@@ -68,10 +68,11 @@ export class ContainerRequests extends ContainerClient {
       allowInsecureConnection: url.startsWith("http:"),
     });
     const response = await this.storageClientContext.sendRequest(request);
-    if ((response.status !== 200 && response.status !== 206) || !response.readableStreamBody) {
+    if (response.status !== 200 && response.status !== 206) {
       const code = response.headers.get("x-ms-error-code");
       throw new RestError(`${what} failed: HTTP ${response.status}${code ? ` ${code}` : ""}`, { statusCode: response.status, code, request, response });
     }
+    if (!response.readableStreamBody) throw new RestError(`${what}: the blob service answered HTTP ${response.status} without a body`, { statusCode: response.status, request, response });
     return response;
   }
 }

@@ -76,10 +76,7 @@ export function linkedSignal(own: AbortSignal | undefined): AbortSignal | undefi
   return AbortSignal.any([own, contextSignal]);
 }
 
-/**
- * For an SDK call whose pipeline sets no client-side limit per attempt (the storage SDKs' `tryTimeoutInMs` only asks
- * the server to give up): the caller's and the invocation's signals, plus a ceiling for the whole call.
- */
+/** The caller's and the invocation's signals, plus a ceiling for the whole call, its retries included. */
 export function signalWithin(timeoutMs: number, own?: AbortSignal): AbortSignal {
   const linked = linkedSignal(own);
   const timeout = AbortSignal.timeout(timeoutMs);

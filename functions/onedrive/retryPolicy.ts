@@ -224,10 +224,13 @@ function isThrottleAnswerWithWait(response: { status: number; headers: HeaderSou
   return THROTTLE_STATUSES.has(response.status) && parseRetryAfterMs(response.headers, nowMs) !== undefined;
 }
 
-/** "503 serviceNotAvailable (request id …)": a failed answer as a log line or a throttle cause names it. */
+/**
+ * "503 serviceNotAvailable (request id …)": a failed answer as a log line or a throttle cause names it. Graph gives
+ * its code in the JSON body, the storage services in x-ms-error-code.
+ */
 export function describeResponse(response: { status: number; headers: HeaderSource; bodyAsText?: string | null }): string {
   const requestId = response.headers.get("request-id") ?? response.headers.get("x-ms-request-id") ?? response.headers.get("sprequestguid");
-  const code = errorCodeOf(response.bodyAsText);
+  const code = response.headers.get("x-ms-error-code") ?? errorCodeOf(response.bodyAsText);
   return `${response.status}${code ? ` ${code}` : ""}${requestId ? ` (request id ${requestId})` : ""}`;
 }
 

@@ -6,6 +6,7 @@ import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipel
 import type { StorageConnection } from "../config/settings";
 import { boundedHttpClient } from "../http/attemptTimeout";
 import { withoutFormDataPolicy } from "./formDataPolicy";
+import { storageClientPipeline, useProjectRetries } from "./storageRetries";
 
 /**
  * Per-attempt ceilings (the SDKs set none by default). A table or queue request carries one small entity or message,
@@ -52,37 +53,48 @@ function serviceUri(explicit: string | undefined, blobServiceUri: string, servic
 
 /**
  * One account serves the source blobs, the transfer queue and the ledger table; built once per process. Every
- * attempt of every client is bounded; the table client's also follows the invocation's signal (attemptTimeout.ts).
+ * attempt of every client is bounded and follows the invocation's signal (attemptTimeout.ts), and every retry goes
+ * through the project's retry policy, which logs it (storageRetries.ts).
  */
 export function createStorageClients(connection: StorageConnection, options: StorageClientOptions = {}): StorageClients {
   const timeouts = options.attemptTimeoutsMs ?? STORAGE_ATTEMPT_TIMEOUTS_MS;
-  // The storage SDKs take the older transport interface, and their per-try timeout only asks the server to give up
-  // (the `timeout` query parameter): blobSource and transferQueue bound their calls themselves (signalWithin).
-  const blobOptions = { retryOptions: { tryTimeoutInMs: timeouts.blob } };
-  const queueOptions = { retryOptions: { tryTimeoutInMs: timeouts.queue } };
+  // The storage SDKs take the older transport interface: their attempts are bounded inside the pipeline instead
+  // (storageRetries.ts), the table client's by its transport, which its transactions share.
+  const blobClient = (client: BlobServiceClient): BlobServiceClient => {
+    useProjectRetries(storageClientPipeline(client), "Blob storage", timeouts.blob);
+    return client;
+  };
+  const queueClient = (client: QueueServiceClient): QueueServiceClient => {
+    useProjectRetries(storageClientPipeline(client), "Queue storage", timeouts.queue);
+    return client;
+  };
+  const tableClient = (client: TableClient): TableClient => {
+    useProjectRetries(client.pipeline, "Table storage");
+    return withoutFormDataPolicy(client);
+  };
   const tableTransport = boundedHttpClient(options.transport ?? createDefaultHttpClient(), timeouts.table);
   const tableOptions = { httpClient: tableTransport };
   if (connection.kind === "connectionString") {
     const { connectionString } = connection;
     let queueService: QueueServiceClient | undefined;
     return {
-      blobService: BlobServiceClient.fromConnectionString(connectionString, blobOptions),
+      blobService: blobClient(BlobServiceClient.fromConnectionString(connectionString)),
       get queueService() {
-        return (queueService ??= queueSdk().QueueServiceClient.fromConnectionString(connectionString, queueOptions));
+        return (queueService ??= queueClient(queueSdk().QueueServiceClient.fromConnectionString(connectionString)));
       },
       tableClient: (tableName) =>
-        withoutFormDataPolicy(TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) })),
+        tableClient(TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) })),
       tableTransport,
     };
   }
   const credential = identityCredential(connection.clientId);
   let queueService: QueueServiceClient | undefined;
   return {
-    blobService: new BlobServiceClient(connection.blobServiceUri, credential, blobOptions),
+    blobService: blobClient(new BlobServiceClient(connection.blobServiceUri, credential)),
     get queueService() {
-      return (queueService ??= new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential, queueOptions));
+      return (queueService ??= queueClient(new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential)));
     },
-    tableClient: (tableName) => withoutFormDataPolicy(new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions)),
+    tableClient: (tableName) => tableClient(new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions)),
     tableTransport,
   };
 }

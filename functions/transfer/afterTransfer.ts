@@ -1,6 +1,7 @@
 import { RestError } from "@azure/core-rest-pipeline";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { AfterTransferMode } from "../config/settings";
+import { callContext } from "../http/callContext";
 import type { SourceBlob } from "../storage/blobSource";
 
 function statusOf(error: unknown): number | undefined {
@@ -24,7 +25,8 @@ export async function applyAfterTransfer(
   try {
     if (mode === "archive") {
       await archive.createIfNotExists();
-      const poller = await archive.getBlobClient(blob.name).beginCopyFromURL(sourceBlob.url, { sourceConditions: pinned });
+      // Each request is bounded in the blob pipeline (storageRetries.ts); the copy's polling ends with the invocation.
+      const poller = await archive.getBlobClient(blob.name).beginCopyFromURL(sourceBlob.url, { sourceConditions: pinned, abortSignal: callContext().signal });
       await poller.pollUntilDone();
     }
     await sourceBlob.delete({ conditions: pinned });

@@ -79,11 +79,13 @@ export async function uploadThroughSession(input: SessionUploadInput): Promise<S
     input.beforeFragment?.();
     const bytes = await reader.read(offset);
     const fragmentEnd = offset + bytes.length;
-    reader.readAhead(fragmentEnd);
     try {
+      // The PUT first: between two fragments the upload host waits for this process, while the next read can
+      // overlap the PUT.
       const upload = uploads.putFragment(uploadUrl, offset, bytes, blob.size);
       // Handled below; without this a PUT failing while the hash runs would be an unhandled rejection.
       upload.catch(() => undefined);
+      reader.readAhead(fragmentEnd);
       await hashWhileSending(hasher, offset, bytes);
       const result = await upload;
       fragments += 1;
@@ -115,7 +117,7 @@ const HASH_SLICE_BYTES = 1024 * 1024;
  */
 async function hashWhileSending(hasher: OffsetQuickXorHash, offset: number, bytes: Uint8Array): Promise<void> {
   for (let start = 0; start < bytes.length; start += HASH_SLICE_BYTES) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
     hasher.updateAt(offset + start, bytes.subarray(start, Math.min(bytes.length, start + HASH_SLICE_BYTES)));
   }
 }

@@ -1,6 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { parseListBlobsPage } from "../../functions/storage/blobListing";
 import { BlobChangedError, BlobSource, normaliseEtag } from "../../functions/storage/blobSource";
 import { ContainerRequests } from "../../functions/storage/containerRequests";
@@ -121,5 +123,40 @@ describe("reading a List Blobs answer", () => {
     assert.throws(() => parseListBlobsPage(page(blob("<Name>y.txt</Name>", "<Etag>0x8D1</Etag><Content-Length>-1</Content-Length><Last-Modified>Sun, 06 Dec 2026 10:00:00 GMT</Last-Modified>"))), /y\.txt/);
     assert.throws(() => parseListBlobsPage(page("<Blob><Name>cut.txt</Name>")), /ends inside a <Blob> element/);
     assert.throws(() => parseListBlobsPage("<Error><Code>AuthenticationFailed</Code></Error>"), /not an EnumerationResults document/);
+  });
+});
+
+describe("a ranged read whose body does not match the range", () => {
+  /** A blob endpoint that answers every ranged read 206 with `body`, whatever range was asked for. */
+  async function answering(body: Buffer): Promise<{ source: BlobSource; close: () => Promise<void> }> {
+    const server = createServer((request, response) => {
+      request.resume();
+      response.writeHead(206, { "Content-Length": body.length, ETag: '"0x1"', "x-ms-request-id": "range-test" });
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const container = new ContainerClient(`http://127.0.0.1:${port}/devstoreaccount1/odd`);
+    return { source: new BlobSource(container), close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  test("more bytes than asked for is an error naming the blob, never an overrun of the buffer", async () => {
+    const { source, close } = await answering(Buffer.alloc(64, 7));
+    try {
+      const target = Buffer.alloc(48, 0);
+      await assert.rejects(source.readRange({ name: "long.bin", etag: "0x1" }, 0, 32, target), /Blob "long\.bin" returned more bytes than the requested range/);
+      assert.ok(target.subarray(32).equals(Buffer.alloc(16, 0)), "nothing past the range was written");
+    } finally {
+      await close();
+    }
+  });
+
+  test("fewer bytes than asked for is an error naming the blob, the count and the offset", async () => {
+    const { source, close } = await answering(Buffer.alloc(5, 7));
+    try {
+      await assert.rejects(source.readRange({ name: "short.bin", etag: "0x1" }, 100, 32, Buffer.alloc(32)), /Blob "short\.bin" returned 5 bytes for a 32-byte range at offset 100/);
+    } finally {
+      await close();
+    }
   });
 });

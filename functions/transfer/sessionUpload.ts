@@ -108,7 +108,7 @@ export async function uploadThroughSession(input: SessionUploadInput): Promise<S
   }
 }
 
-/** Hashing in slices, yielding between them, lets the PUT's socket writes go out while the fragment is hashed. */
+/** Hashing in slices, yielding before each, lets the PUT's socket writes go out while the fragment is hashed. */
 const HASH_SLICE_BYTES = 1024 * 1024;
 
 /**

@@ -60,15 +60,15 @@ export function createStorageClients(connection: StorageConnection, options: Sto
   const timeouts = options.attemptTimeoutsMs ?? STORAGE_ATTEMPT_TIMEOUTS_MS;
   // The storage SDKs take the older transport interface: their attempts are bounded inside the pipeline instead
   // (storageRetries.ts), the table client's by its transport, which its transactions share.
-  const blobClient = (client: BlobServiceClient): BlobServiceClient => {
+  const withBlobRetries = (client: BlobServiceClient): BlobServiceClient => {
     useProjectRetries(storageClientPipeline(client), "Blob storage", timeouts.blob);
     return client;
   };
-  const queueClient = (client: QueueServiceClient): QueueServiceClient => {
+  const withQueueRetries = (client: QueueServiceClient): QueueServiceClient => {
     useProjectRetries(storageClientPipeline(client), "Queue storage", timeouts.queue);
     return client;
   };
-  const tableClient = (client: TableClient): TableClient => {
+  const withTableRetries = (client: TableClient): TableClient => {
     useProjectRetries(client.pipeline, "Table storage");
     return withoutFormDataPolicy(client);
   };
@@ -78,23 +78,23 @@ export function createStorageClients(connection: StorageConnection, options: Sto
     const { connectionString } = connection;
     let queueService: QueueServiceClient | undefined;
     return {
-      blobService: blobClient(BlobServiceClient.fromConnectionString(connectionString)),
+      blobService: withBlobRetries(BlobServiceClient.fromConnectionString(connectionString)),
       get queueService() {
-        return (queueService ??= queueClient(queueSdk().QueueServiceClient.fromConnectionString(connectionString)));
+        return (queueService ??= withQueueRetries(queueSdk().QueueServiceClient.fromConnectionString(connectionString)));
       },
       tableClient: (tableName) =>
-        tableClient(TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) })),
+        withTableRetries(TableClient.fromConnectionString(connectionString, tableName, { ...tableOptions, allowInsecureConnection: isInsecureEndpoint(connectionString) })),
       tableTransport,
     };
   }
   const credential = identityCredential(connection.clientId);
   let queueService: QueueServiceClient | undefined;
   return {
-    blobService: blobClient(new BlobServiceClient(connection.blobServiceUri, credential)),
+    blobService: withBlobRetries(new BlobServiceClient(connection.blobServiceUri, credential)),
     get queueService() {
-      return (queueService ??= queueClient(new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential)));
+      return (queueService ??= withQueueRetries(new (queueSdk().QueueServiceClient)(serviceUri(connection.queueServiceUri, connection.blobServiceUri, "queue"), credential)));
     },
-    tableClient: (tableName) => tableClient(new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions)),
+    tableClient: (tableName) => withTableRetries(new TableClient(serviceUri(connection.tableServiceUri, connection.blobServiceUri, "table"), tableName, credential, tableOptions)),
     tableTransport,
   };
 }

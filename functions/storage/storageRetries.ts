@@ -3,7 +3,7 @@ import { sendWithinAttemptTimeout } from "../http/attemptTimeout";
 import { retryPipelinePolicies } from "../onedrive/retryPolicy";
 
 /** Attempts in all for one storage request, as the storage SDKs' own default. */
-export const STORAGE_MAX_ATTEMPTS = 4;
+const STORAGE_MAX_ATTEMPTS = 4;
 
 export type StorageService = "Blob storage" | "Queue storage" | "Table storage";
 
